@@ -1,0 +1,40 @@
+// Package httpx is the one HTTP core shared by every sdkbroker vendor client.
+//
+// A vendor package builds a [Client] once from a [Config] (base URL, the caller's
+// *http.Client, timeouts, [RetryPolicy], *slog.Logger, user agent, an auth
+// function and the secrets to scrub) and sends every call through [Client.Do],
+// which:
+//
+//   - builds the URL from a base URL that always ends in "/" and a relative path
+//     whose segments are escaped with url.PathEscape ([Path]);
+//   - encodes a JSON or form body and query parameters from url.Values or a
+//     struct with go-querystring `url:"..."` tags;
+//   - retries through go-retryablehttp with our own policy (below);
+//   - reads the response through a size limit (default 1 MiB) and decodes JSON,
+//     telling an empty body, a non-JSON body (an HTML error page), truncated JSON
+//     and a missing required field apart ([DecodeError]);
+//   - turns every non-2xx answer into an [*APIError] that unwraps to a shared
+//     sentinel ([ErrNotFound], [ErrRateLimited], ...).
+//
+// # Retries
+//
+// 429, 502, 503, 504 and connection errors are retried, honouring Retry-After
+// (seconds or an HTTP date) but never waiting longer than RetryPolicy.MaxWait,
+// with exponential backoff and jitter, and stopping at once when the context
+// ends. A request that is not idempotent (a POST that creates a token, a code, a
+// device or a session) is retried only on 429 or when it provably never reached
+// the server: the transport never obtained a connection (dial, DNS or TLS
+// handshake failure, seen through net/http/httptrace), or, for transports that
+// report no connection events (mocks), the error itself is a dial, DNS or
+// handshake error. A 5xx or a timeout after the request was written is returned
+// at once as an error for which [IsRetryable] reports true, so the caller decides.
+//
+// # Secrets
+//
+// Secrets never reach an error string or a log line: [APIError] keeps the
+// vendor's code and message, scrubbed by [Redactor], and never prints the body,
+// headers or the query string; the retryablehttp logger is an adapter onto
+// log/slog that logs method, host, path, status, attempt and wait only, and is
+// silent unless a logger is configured. [Secret] is a string that prints as
+// [REDACTED] under every fmt verb and in slog.
+package httpx

@@ -1,0 +1,196 @@
+package httpx
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+)
+
+// attempt tracks one Do call across its attempts. It travels in the request
+// context so the retryablehttp hooks, whose signatures we do not choose, can
+// reach it.
+type attempt struct {
+	idempotent bool
+	client     *Client
+	number     atomic.Int32 // attempts sent so far
+	getConn    atomic.Bool  // the transport asked for a connection this attempt
+	gotConn    atomic.Bool  // ... and obtained one: the request may have reached the server
+}
+
+type attemptKey struct{}
+
+func withAttempt(ctx context.Context, a *attempt) context.Context {
+	ctx = context.WithValue(ctx, attemptKey{}, a)
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GetConn: func(string) { a.getConn.Store(true) },
+		GotConn: func(httptrace.GotConnInfo) { a.gotConn.Store(true) },
+	})
+}
+
+func attemptFrom(ctx context.Context) *attempt {
+	a, _ := ctx.Value(attemptKey{}).(*attempt)
+	return a
+}
+
+// reachedServer reports whether a failed attempt may have reached the server.
+// With a real transport, only a connection that was obtained can carry the
+// request; transports that report no connection events (mocks) are judged by
+// the error: dial, DNS and TLS handshake failures provably did not.
+func (a *attempt) reachedServer(err error) bool {
+	if isConnectError(err) {
+		return false
+	}
+	if a.getConn.Load() {
+		return a.gotConn.Load()
+	}
+	return true
+}
+
+func isConnectError(err error) bool {
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Op == "dial" {
+		return true
+	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return true
+	}
+	var recErr tls.RecordHeaderError
+	if errors.As(err, &recErr) {
+		return true
+	}
+	var certErr *tls.CertificateVerificationError
+	return errors.As(err, &certErr)
+}
+
+// checkRetry is the retry policy (see the package doc).
+func checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	if ctx.Err() != nil {
+		return false, ctx.Err()
+	}
+	a := attemptFrom(ctx)
+	idempotent := a == nil || a.idempotent
+	if err != nil {
+		switch {
+		case errors.Is(err, ErrRedirectRefused):
+			return false, err
+		case errors.Is(err, context.Canceled):
+			return false, err
+		case isCertVerifyError(err):
+			return false, err // a bad certificate will not improve by retrying
+		case !idempotent && a.reachedServer(err):
+			return false, err
+		}
+		return true, nil
+	}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		return true, nil
+	}
+	return idempotent && retryableStatus(resp.StatusCode), nil
+}
+
+func isCertVerifyError(err error) bool {
+	var certErr *tls.CertificateVerificationError
+	return errors.As(err, &certErr)
+}
+
+// backoff waits exponentially with equal jitter between min and max; a
+// Retry-After on a 429 or 503 is honoured, capped at max.
+func backoff(min, max time.Duration, attemptNum int, resp *http.Response) time.Duration {
+	if resp != nil {
+		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
+			if d > max {
+				d = max
+			}
+			if d < 0 {
+				d = 0
+			}
+			return d
+		}
+	}
+	if min <= 0 {
+		return 0
+	}
+	step := min
+	for i := 0; i < attemptNum && step < max; i++ {
+		step *= 2
+	}
+	if step > max {
+		step = max
+	}
+	half := step / 2
+	return half + rand.N(step-half+1)
+}
+
+// parseRetryAfter reads a Retry-After value in seconds or as an HTTP date.
+func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
+	if v == "" {
+		return 0, false
+	}
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		if secs > int64(365*24*time.Hour/time.Second) {
+			secs = int64(365 * 24 * time.Hour / time.Second)
+		}
+		return time.Duration(secs) * time.Second, true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		d := t.Sub(now)
+		if d < 0 {
+			d = 0
+		}
+		return d, true
+	}
+	return 0, false
+}
+
+// keepLastResponse is the give-up handler: like retryablehttp's
+// PassthroughErrorHandler it hands back the last response (whose body Do
+// reads into the APIError and closes) and the last error.
+func keepLastResponse(resp *http.Response, err error, _ int) (*http.Response, error) {
+	return resp, err
+}
+
+// requestHook runs before every attempt: it resets the per-attempt
+// connection state and logs the attempt.
+func requestHook(_ retryablehttp.Logger, req *http.Request, i int) {
+	a := attemptFrom(req.Context())
+	if a == nil {
+		return
+	}
+	a.number.Store(int32(i + 1))
+	a.getConn.Store(false)
+	a.gotConn.Store(false)
+	if l := a.client.logger; l != nil {
+		l.LogAttrs(req.Context(), levelDebug, "sdkbroker request",
+			attrVendor(a.client.vendor), attrMethod(req.Method), attrHost(req.URL.Host), attrPath(req.URL.EscapedPath()),
+			attrAttempt(i+1))
+	}
+}
+
+// responseHook logs the status of every answer.
+func responseHook(_ retryablehttp.Logger, resp *http.Response) {
+	if resp == nil || resp.Request == nil {
+		return
+	}
+	a := attemptFrom(resp.Request.Context())
+	if a == nil || a.client.logger == nil {
+		return
+	}
+	req := resp.Request
+	a.client.logger.LogAttrs(req.Context(), levelDebug, "sdkbroker response",
+		attrVendor(a.client.vendor), attrMethod(req.Method), attrHost(req.URL.Host), attrPath(req.URL.EscapedPath()),
+		attrStatus(resp.StatusCode), attrAttempt(int(a.number.Load())),
+		attrRequestID(a.client.redactor.Redact(requestIDFromHeader(resp.Header))))
+}
