@@ -202,6 +202,13 @@ func (c *Client) newRetryClient(cfg Config) *retryablehttp.Client {
 		}
 	}
 	hc.CheckRedirect = sameHostRedirect(hc.CheckRedirect)
+	if cfg.Logger != nil {
+		next := hc.Transport
+		if next == nil {
+			next = http.DefaultTransport
+		}
+		hc.Transport = &loggingTransport{next: next, logger: cfg.Logger, client: c}
+	}
 
 	rc := retryablehttp.NewClient()
 	rc.HTTPClient = &hc
@@ -216,7 +223,6 @@ func (c *Client) newRetryClient(cfg Config) *retryablehttp.Client {
 		rc.Logger = &slogAdapter{l: cfg.Logger, vendor: cfg.Vendor}
 	}
 	rc.RequestLogHook = requestHook
-	rc.ResponseLogHook = responseHook
 	return rc
 }
 

@@ -20,9 +20,10 @@ func attrWait(v time.Duration) slog.Attr { return slog.Duration("wait", v) }
 
 // slogAdapter is the retryablehttp.LeveledLogger handed to go-retryablehttp.
 // retryablehttp passes full URLs (with query strings), error strings and
-// request descriptions; the adapter keeps only an allow-list: method, the
-// URL's host and path, status, wait and remaining retries. Everything else is
-// dropped, so no query string, header or body can reach the log.
+// request descriptions; the adapter keeps only an allow-list (method, the
+// URL's host and path, wait and remaining retries) and drops the rest, so no
+// query string, header or body can reach the log. Its per-attempt lines are
+// dropped too: loggingTransport logs each attempt with its status.
 type slogAdapter struct {
 	l      *slog.Logger
 	vendor string
@@ -34,6 +35,9 @@ func (a *slogAdapter) Debug(msg string, kv ...any) { a.log(slog.LevelDebug, msg,
 func (a *slogAdapter) Warn(msg string, kv ...any)  { a.log(slog.LevelWarn, msg, kv) }
 
 func (a *slogAdapter) log(level slog.Level, msg string, kv []any) {
+	if msg == "performing request" || msg == "request failed" {
+		return // loggingTransport logs every attempt, with its outcome
+	}
 	ctx := context.Background()
 	if !a.l.Enabled(ctx, level) {
 		return

@@ -110,6 +110,9 @@ func (c *Client) Do(ctx context.Context, req *Request, out any) (*Response, erro
 	c.setHeaders(rreq.Header, req, contentType)
 
 	path := u.EscapedPath()
+	if err := ctx.Err(); err != nil {
+		return nil, c.transportError(ctx, method, path, a, err)
+	}
 	resp, err := c.rc.Do(rreq)
 	if err != nil {
 		if resp != nil {
@@ -163,6 +166,8 @@ func encodeQuery(q any) (string, error) {
 		return "", nil
 	case url.Values:
 		return v.Encode(), nil
+	case map[string][]string:
+		return url.Values(v).Encode(), nil
 	}
 	vals, err := query.Values(q)
 	if err != nil {
@@ -311,7 +316,7 @@ func (c *Client) transportError(ctx context.Context, method, path string, a *att
 		err = ue.Err // url.Error's message carries the full URL, query included
 	}
 	te := &TransportError{Vendor: c.vendor, Method: method, Path: path, Attempts: int(a.number.Load()), Err: err}
-	te.Sent = a.reachedServer(err)
+	te.Sent = a.number.Load() > 0 && a.reachedServer(err)
 	if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
 		te.Err = errors.Join(ctxErr, err)
 	}

@@ -3,6 +3,7 @@ package httpx
 import (
 	"context"
 	"crypto/tls"
+	"log/slog"
 	"errors"
 	"math/rand/v2"
 	"net"
@@ -163,7 +164,7 @@ func keepLastResponse(resp *http.Response, err error, _ int) (*http.Response, er
 }
 
 // requestHook runs before every attempt: it resets the per-attempt
-// connection state and logs the attempt.
+// connection state.
 func requestHook(_ retryablehttp.Logger, req *http.Request, i int) {
 	a := attemptFrom(req.Context())
 	if a == nil {
@@ -172,25 +173,55 @@ func requestHook(_ retryablehttp.Logger, req *http.Request, i int) {
 	a.number.Store(int32(i + 1))
 	a.getConn.Store(false)
 	a.gotConn.Store(false)
-	if l := a.client.logger; l != nil {
-		l.LogAttrs(req.Context(), levelDebug, "sdkbroker request",
-			attrVendor(a.client.vendor), attrMethod(req.Method), attrHost(req.URL.Host), attrPath(req.URL.EscapedPath()),
-			attrAttempt(i+1))
-	}
 }
 
-// responseHook logs the status of every answer.
-func responseHook(_ retryablehttp.Logger, resp *http.Response) {
-	if resp == nil || resp.Request == nil {
-		return
+// loggingTransport logs one line per attempt (method, host, path, status or
+// failure, attempt, duration, vendor request id) around the caller's
+// transport, which it keeps.
+type loggingTransport struct {
+	next   http.RoundTripper
+	logger *slog.Logger
+	client *Client
+}
+
+func (t *loggingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	start := time.Now()
+	resp, err := t.next.RoundTrip(req)
+	ctx := req.Context()
+	attrs := []slog.Attr{
+		attrVendor(t.client.vendor), attrMethod(req.Method), attrHost(req.URL.Host), attrPath(req.URL.EscapedPath()),
+		slog.Duration("duration", time.Since(start)),
 	}
-	a := attemptFrom(resp.Request.Context())
-	if a == nil || a.client.logger == nil {
-		return
+	if a := attemptFrom(ctx); a != nil {
+		attrs = append(attrs, attrAttempt(int(a.number.Load())))
 	}
-	req := resp.Request
-	a.client.logger.LogAttrs(req.Context(), levelDebug, "sdkbroker response",
-		attrVendor(a.client.vendor), attrMethod(req.Method), attrHost(req.URL.Host), attrPath(req.URL.EscapedPath()),
-		attrStatus(resp.StatusCode), attrAttempt(int(a.number.Load())),
-		attrRequestID(a.client.redactor.Redact(requestIDFromHeader(resp.Header))))
+	if err != nil {
+		attrs = append(attrs, slog.String("failure", failureClass(err)))
+		t.logger.LogAttrs(ctx, slog.LevelWarn, "sdkbroker attempt failed", attrs...)
+		return resp, err
+	}
+	attrs = append(attrs, attrStatus(resp.StatusCode))
+	if id := requestIDFromHeader(resp.Header); id != "" {
+		attrs = append(attrs, attrRequestID(capString(t.client.redactor.Redact(id), 128)))
+	}
+	t.logger.LogAttrs(ctx, levelDebug, "sdkbroker attempt", attrs...)
+	return resp, nil
+}
+
+// failureClass names a transport failure without its message, which may
+// carry a URL.
+func failureClass(err error) string {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "deadline"
+	case isConnectError(err):
+		return "connect"
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return "timeout"
+	}
+	return "transport"
 }

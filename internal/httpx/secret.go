@@ -44,7 +44,7 @@ const minSecretLen = 6
 // whose key names a secret.
 var credentialPattern = regexp.MustCompile(
 	`(?i)\b(bearer|token|apikey|basic)(\s+)([A-Za-z0-9\-._~+/=:%]{6,})` +
-		`|(?i)("?(?:access_token|client_secret|api_?key|api_token|authorization|password|secret|authentication_code|signed_authorization_request)"?\s*[:=]\s*"?)([^"&\s,}]+)`)
+		`|(?i)("?(?:access_token|client_secret|api_?key|api_token|authorization|password|secret|authentication_code|signed_authorization_request)"?\s*[:=]\s*"?)((?:(?:bearer|token|apikey|basic)\s+)?[^"&\s,}]+)`)
 
 // Redactor scrubs secrets out of strings: every registered secret verbatim,
 // plus anything shaped like a credential (an Authorization scheme and value,
