@@ -1,0 +1,429 @@
+// Package entrupytest is an in-memory fake of Entrupy's server-side API, for
+// testing code that uses package entrupy and for running demos without an
+// Entrupy account.
+//
+// A [Fake] is an http.Handler serving the routes of package entrupy (the
+// Route* constants): it checks "Authorization: Token <token>" exactly,
+// validates authorize-user bodies as Entrupy documents them, issues random
+// opaque signed requests with exp / soft_exp, fixes a user's names on their
+// first call, stores support messages, replies and escalations, serves
+// authentications, and can be told to fail the next calls. Serve it over a
+// socket with [NewServer] (tests) or httptest.NewServer (demos), or plug it
+// into an httpmock transport with [Fake.Responder].
+//
+// Errors are JSON objects {"code": "...", "detail": "..."} with the status
+// the real API would use (400, 401, 404, 409, 413, 415; see the Code*
+// constants). An unknown path (404) or a wrong method on a known route (405,
+// with Allow) is answered by the router in plain text.
+package entrupytest
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jarcoal/httpmock"
+
+	"github.com/sdkbroker/sdkbroker/entrupy"
+)
+
+// Defaults of a new Fake.
+const (
+	// DefaultTokenLifetime is the time from issue to "exp".
+	DefaultTokenLifetime = 24 * time.Hour
+	// DefaultSoftWindow is the time from "soft_exp" to "exp".
+	DefaultSoftWindow = 30 * time.Minute
+	// DefaultPageSize is the support messages page size when no limit is given.
+	DefaultPageSize = 20
+	// MaxPageSize is the largest limit accepted.
+	MaxPageSize = 100
+)
+
+// maxBody caps request bodies.
+const maxBody = 1 << 20
+
+// Error codes in the fake's error bodies ({"code": ..., "detail": ...}).
+const (
+	// CodeAuthenticationFailed comes with a 401: the Authorization header is wrong.
+	CodeAuthenticationFailed = "authentication_failed"
+	// CodeInvalid comes with a 400: a field is missing or wrong; the detail names it.
+	CodeInvalid = "invalid"
+	// CodeParseError comes with a 400: the body is not JSON.
+	CodeParseError = "parse_error"
+	// CodeNotFound comes with a 404: unknown entrupy_id or customer_item_id.
+	CodeNotFound = "not_found"
+	// CodeConflict comes with a 409: the item already has an open escalation.
+	CodeConflict = "conflict"
+	// CodeUnsupportedMedia comes with a 415: the body is not application/json.
+	CodeUnsupportedMedia = "unsupported_media_type"
+	// CodeTooLarge comes with a 413: the body is over 1 MiB.
+	CodeTooLarge = "request_too_large"
+	// CodeInjected comes with a failure asked for by FailNext.
+	CodeInjected = "injected_failure"
+)
+
+// User is what the fake remembers about a user of authorize-user.
+type User struct {
+	// UniqueUserID is the user's unique_user_id.
+	UniqueUserID string
+	// Email is the e-mail of the first call.
+	Email string
+	// FirstName and LastName are fixed by the first call, as Entrupy does.
+	FirstName, LastName string
+	// Username is the platform username the fake made up.
+	Username string
+	// Authorizations counts the user's successful authorize-user calls.
+	Authorizations int
+}
+
+// Fake is an in-memory Entrupy API. It is safe for concurrent use. Build it
+// with [New].
+type Fake struct {
+	token      string
+	now        func() time.Time
+	lifetime   time.Duration
+	softWindow time.Duration
+	omitExpiry bool
+	pageSize   int
+	handler    http.Handler
+
+	mu          sync.Mutex
+	users       map[string]*User
+	signed      map[string]string // signed request -> unique_user_id
+	items       map[string]*item  // by entrupy_id
+	escalations []entrupy.Escalation
+	calls       map[string]int
+	failN       int
+	failStatus  int
+	retryAfter  time.Duration
+	seq         int
+}
+
+type item struct {
+	auth      *entrupy.Authentication
+	messages  []entrupy.Message
+	responses []entrupy.StructuredResponse
+	replies   []entrupy.Message
+}
+
+// Option configures a Fake.
+type Option func(*Fake)
+
+// WithClock sets the fake's clock (default time.Now), used for exp,
+// soft_exp and message times.
+func WithClock(now func() time.Time) Option {
+	return func(f *Fake) {
+		if now != nil {
+			f.now = now
+		}
+	}
+}
+
+// WithTokenLifetime sets the time from issue to "exp" (default 24 h);
+// values that are not positive are ignored.
+func WithTokenLifetime(d time.Duration) Option {
+	return func(f *Fake) {
+		if d > 0 {
+			f.lifetime = d
+		}
+	}
+}
+
+// WithSoftWindow sets the time from "soft_exp" to "exp" (default 30 min);
+// negative values are ignored.
+func WithSoftWindow(d time.Duration) Option {
+	return func(f *Fake) {
+		if d >= 0 {
+			f.softWindow = d
+		}
+	}
+}
+
+// WithoutExpiry makes authorize-user answers carry no "exp" and
+// "soft_exp", so that the client's derived expiries can be tested.
+func WithoutExpiry() Option { return func(f *Fake) { f.omitExpiry = true } }
+
+// WithPageSize sets the default support messages page size (default 20);
+// values outside 1 to MaxPageSize are ignored.
+func WithPageSize(n int) Option {
+	return func(f *Fake) {
+		if n >= 1 && n <= MaxPageSize {
+			f.pageSize = n
+		}
+	}
+}
+
+// New returns a fake that accepts "Authorization: Token <apiToken>" and
+// nothing else. With an empty apiToken every call is answered 401.
+func New(apiToken string, opts ...Option) *Fake {
+	f := &Fake{
+		token:      apiToken,
+		now:        time.Now,
+		lifetime:   DefaultTokenLifetime,
+		softWindow: DefaultSoftWindow,
+		pageSize:   DefaultPageSize,
+		users:      map[string]*User{},
+		signed:     map[string]string{},
+		items:      map[string]*item{},
+		calls:      map[string]int{},
+		retryAfter: time.Second,
+	}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(f)
+		}
+	}
+	if f.softWindow >= f.lifetime {
+		f.softWindow = 0
+	}
+	mux := http.NewServeMux()
+	for r, h := range map[string]http.HandlerFunc{
+		entrupy.RouteAuthorizeUser:        f.authorizeUser,
+		entrupy.RouteGetAuthentication:    f.getAuthentication,
+		entrupy.RouteLookupAuthentication: f.lookupAuthentication,
+		entrupy.RouteListSupportMessages:  f.listMessages,
+		entrupy.RoutePostSupportMessage:   f.postMessage,
+		entrupy.RouteEscalate:             f.escalate,
+	} {
+		mux.Handle(r, f.route(r, h))
+	}
+	f.handler = mux
+	return f
+}
+
+// ServeHTTP serves the Entrupy routes at the root of the URL space
+// ("/v2/..."); give clients of the fake a base URL without a path.
+func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) { f.handler.ServeHTTP(w, r) }
+
+// Responder returns an httpmock.Responder that answers requests with the
+// fake, without a socket:
+//
+//	mt := httpmock.NewMockTransport()
+//	mt.RegisterNoResponder(fake.Responder())
+func (f *Fake) Responder() httpmock.Responder {
+	return func(req *http.Request) (*http.Response, error) {
+		rec := httptest.NewRecorder()
+		f.ServeHTTP(rec, req)
+		resp := rec.Result()
+		resp.Request = req
+		return resp, nil
+	}
+}
+
+// FailNext makes the next n calls to any route answer status (429, 500,
+// 503...) with a JSON error body, before the auth check. A 429 or 503
+// carries Retry-After (see SetRetryAfter). n <= 0 cancels pending failures.
+func (f *Fake) FailNext(n, status int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.failN, f.failStatus = max(n, 0), status
+}
+
+// SetRetryAfter sets the Retry-After of injected 429 and 503 answers
+// (default 1 s, rounded up to whole seconds; 0 sends "0").
+func (f *Fake) SetRetryAfter(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.retryAfter = max(d, 0)
+}
+
+// Calls returns how many requests reached route, one of the entrupy.Route*
+// constants, including those answered with an error.
+func (f *Fake) Calls(route string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[route]
+}
+
+// User returns what the fake remembers of uniqueUserID.
+func (f *Fake) User(uniqueUserID string) (User, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u, ok := f.users[uniqueUserID]
+	if !ok {
+		return User{}, false
+	}
+	return *u, true
+}
+
+// SignedRequestUser reports whether signedRequest was issued by the fake,
+// and to which unique_user_id.
+func (f *Fake) SignedRequestUser(signedRequest string) (uniqueUserID string, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	uniqueUserID, ok = f.signed[signedRequest]
+	return uniqueUserID, ok
+}
+
+// AddAuthentication stores an item for GetAuthentication and
+// LookupAuthentication (by a.EntrupyID and a.CustomerItemID); it replaces
+// an item with the same EntrupyID.
+func (f *Fake) AddAuthentication(a entrupy.Authentication) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a.Raw = nil
+	f.item(a.EntrupyID).auth = &a
+}
+
+// AddSupportMessage adds a message to the item's support conversation (the
+// item is created if unknown) and returns it as stored: an empty ID, Sender
+// or CreatedAt is filled in (sender "entrupy", the fake's clock).
+func (f *Fake) AddSupportMessage(entrupyID string, m entrupy.Message) entrupy.Message {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if m.ID == "" {
+		m.ID = f.nextID("msg")
+	}
+	if m.Sender == "" {
+		m.Sender = entrupy.SenderEntrupy
+	}
+	if m.CreatedAt.IsZero() {
+		m.CreatedAt = f.now().UTC().Truncate(time.Second)
+	}
+	it := f.item(entrupyID)
+	it.messages = append(it.messages, m)
+	return m
+}
+
+// SetStructuredResponses sets the canned answers offered for the item (the
+// item is created if unknown). A reply choosing one of them clears them.
+func (f *Fake) SetStructuredResponses(entrupyID string, responses ...entrupy.StructuredResponse) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.item(entrupyID).responses = slices.Clone(responses)
+}
+
+// Replies returns the replies posted for the item, oldest first.
+func (f *Fake) Replies(entrupyID string) []entrupy.Message {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if it, ok := f.items[entrupyID]; ok {
+		return slices.Clone(it.replies)
+	}
+	return nil
+}
+
+// Escalations returns the escalations received, oldest first.
+func (f *Fake) Escalations() []entrupy.Escalation {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.escalations)
+}
+
+// item returns the item, creating it; f.mu must be held.
+func (f *Fake) item(entrupyID string) *item {
+	it, ok := f.items[entrupyID]
+	if !ok {
+		it = &item{}
+		f.items[entrupyID] = it
+	}
+	return it
+}
+
+// nextID returns a new id; f.mu must be held.
+func (f *Fake) nextID(prefix string) string {
+	f.seq++
+	return fmt.Sprintf("%s_%d", prefix, f.seq)
+}
+
+// route wraps a handler with call counting, injected failures and the auth check.
+func (f *Fake) route(name string, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.calls[name]++
+		fail, status, retryAfter := f.failN > 0, f.failStatus, f.retryAfter
+		if fail {
+			f.failN--
+		}
+		f.mu.Unlock()
+		if fail {
+			if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+				secs := (retryAfter + time.Second - 1) / time.Second
+				w.Header().Set("Retry-After", strconv.FormatInt(int64(secs), 10))
+			}
+			writeError(w, status, CodeInjected, "injected failure")
+			return
+		}
+		if !f.authorized(r) {
+			writeError(w, http.StatusUnauthorized, CodeAuthenticationFailed, "Invalid token.")
+			return
+		}
+		h(w, r)
+	})
+}
+
+// authorized checks for exactly one "Authorization: Token <token>".
+func (f *Fake) authorized(r *http.Request) bool {
+	vals := r.Header.Values("Authorization")
+	if f.token == "" || len(vals) != 1 {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(vals[0]), []byte("Token "+f.token)) == 1
+}
+
+// errBadBody has already been answered.
+var errBadBody = errors.New("bad body")
+
+// readJSON decodes a JSON request body, answering 415, 413 or 400 itself.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		writeError(w, http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "Content-Type must be application/json.")
+		return errBadBody
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeError(w, http.StatusRequestEntityTooLarge, CodeTooLarge, "Request body too large.")
+		} else {
+			writeError(w, http.StatusBadRequest, CodeParseError, "Cannot read the request body.")
+		}
+		return errBadBody
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		writeError(w, http.StatusBadRequest, CodeParseError, "JSON parse error.")
+		return errBadBody
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, detail string) {
+	writeJSON(w, status, map[string]string{"code": code, "detail": detail})
+}
+
+func invalid(w http.ResponseWriter, field, reason string) {
+	writeError(w, http.StatusBadRequest, CodeInvalid, field+": "+reason)
+}
+
+// randomToken returns an opaque random string with prefix.
+func randomToken(prefix string) string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return prefix + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// str reads an optional string field of a decoded body.
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
