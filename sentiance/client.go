@@ -1,0 +1,231 @@
+package sentiance
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/sdkbroker/sdkbroker/internal/httpx"
+)
+
+// vendor names the package in errors, logs and the User-Agent.
+const vendor = "sentiance"
+
+// Region is a Sentiance data region. Each region is a separate API host; use
+// the region your Sentiance app was created in.
+type Region string
+
+// The Sentiance regions.
+const (
+	// RegionEU is the European region (the default), https://api.sentiance.com.
+	RegionEU Region = "eu"
+	// RegionUS is the United States region, https://api.p15.sentiance.com.
+	RegionUS Region = "us"
+	// RegionIN is the India region, https://api.r16.sentiance.com.
+	RegionIN Region = "in"
+)
+
+// Base URLs of the regions.
+const (
+	// DefaultBaseURL is the EU region's API host, used when no region or
+	// base URL is given.
+	DefaultBaseURL = "https://api.sentiance.com"
+	// BaseURLUS is the US region's API host.
+	BaseURLUS = "https://api.p15.sentiance.com"
+	// BaseURLIN is the India region's API host.
+	BaseURLIN = "https://api.r16.sentiance.com"
+)
+
+// BaseURL returns the API host of the region, or "" for an unknown region.
+func (r Region) BaseURL() string {
+	switch r {
+	case RegionEU:
+		return DefaultBaseURL
+	case RegionUS:
+		return BaseURLUS
+	case RegionIN:
+		return BaseURLIN
+	}
+	return ""
+}
+
+// Credentials hold the Sentiance API key, sent as "Authorization: Bearer <key>".
+// For [Client.CreateAuthCode] and [Client.LinkInstall] the key needs the scope
+// user.link; for [Client.DeleteUser], user.delete.
+//
+// Credentials never print the key: String, GoString, Format and LogValue show
+// [REDACTED], and JSON encoding leaves it out.
+type Credentials struct {
+	// APIKey is the secret API key from the Sentiance dashboard.
+	APIKey string `json:"-"`
+}
+
+// String returns a redacted description of the credentials.
+func (c Credentials) String() string {
+	return "sentiance.Credentials{APIKey: " + redactedOrEmpty(c.APIKey) + "}"
+}
+
+// GoString returns the same redacted description as String, for %#v.
+func (c Credentials) GoString() string { return c.String() }
+
+// Format prints the redacted description for every verb.
+func (c Credentials) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(c.String())) }
+
+// LogValue logs the credentials with the key redacted.
+func (c Credentials) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("api_key", redactedOrEmpty(c.APIKey)))
+}
+
+func redactedOrEmpty(s string) string {
+	if s == "" {
+		return `""`
+	}
+	return httpx.Redacted
+}
+
+// validate checks the key before it is ever used: it must be present and fit
+// in an HTTP header on one line.
+func (c Credentials) validate() error {
+	switch {
+	case c.APIKey == "":
+		return httpx.Invalid("api_key", "is empty")
+	case strings.ContainsFunc(c.APIKey, isControlOrSpace):
+		return httpx.Invalid("api_key", "must not contain spaces or control characters")
+	}
+	return nil
+}
+
+func isControlOrSpace(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }
+
+// Option configures a [Client]. Options are applied in any order; each
+// checks its argument and NewClient returns the first error.
+type Option func(*config) error
+
+type config struct {
+	http    httpx.Config
+	region  Region
+	baseURL string // a custom base URL; wins over region
+}
+
+// WithRegion selects the region's API host (default [RegionEU]). A base URL
+// given with [WithBaseURL] wins over the region, whatever the option order.
+func WithRegion(r Region) Option {
+	return func(c *config) error {
+		if r.BaseURL() == "" {
+			return httpx.Invalid("region", `must be one of "eu", "us", "in"`)
+		}
+		c.region = r
+		return nil
+	}
+}
+
+// WithBaseURL sends every call to raw instead of the region's host, for a
+// proxy or a fake (see package sentiancetest). It must be an absolute http or
+// https URL without query or fragment; a path is kept ("https://proxy/sentiance/"
+// sends auth codes to "https://proxy/sentiance/users/auth-code"). It wins over
+// [WithRegion].
+func WithBaseURL(raw string) Option {
+	return func(c *config) error {
+		if err := c.http.SetBaseURL(raw); err != nil {
+			return err
+		}
+		c.baseURL = raw
+		return nil
+	}
+}
+
+// WithHTTPClient sends requests through hc, keeping its Transport (tracing,
+// proxies, httpmock), Jar and Timeout. Redirects to another host are always
+// refused. A nil hc is an error.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *config) error { return c.http.SetHTTPClient(hc) }
+}
+
+// WithRetry sets the retry policy: at most maxRetries retries after the first
+// attempt, with backoff between minWait and maxWait (a Retry-After is
+// honoured, capped at maxWait). The default is 3 retries, 250 ms to 5 s.
+// [Client.CreateAuthCode] and [Client.LinkInstall] are POSTs and are retried
+// only on 429 or when the request never reached Sentiance.
+func WithRetry(maxRetries int, minWait, maxWait time.Duration) Option {
+	return func(c *config) error { return c.http.SetRetry(maxRetries, minWait, maxWait) }
+}
+
+// WithLogger logs one debug line per attempt and answer (method, host, path,
+// status, attempt, wait, Sentiance ref), never headers, bodies or query
+// strings. Without it the client is silent. A nil logger is an error.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) error { return c.http.SetLogger(l) }
+}
+
+// WithUserAgent puts ua (your product token, such as "myapp/1.2") before
+// sdkbroker's own in the User-Agent header.
+func WithUserAgent(ua string) Option {
+	return func(c *config) error { return c.http.SetUserAgent(ua) }
+}
+
+// WithTimeout bounds each attempt when the *http.Client has no Timeout of its
+// own (default 30 s). Use the context to bound a whole call with its retries.
+func WithTimeout(d time.Duration) Option {
+	return func(c *config) error { return c.http.SetTimeout(d) }
+}
+
+// WithMaxBodySize limits every response body read (default 1 MiB); a larger
+// answer is an error matching [ErrMalformedResponse].
+func WithMaxBodySize(n int64) Option {
+	return func(c *config) error { return c.http.SetMaxBodyBytes(n) }
+}
+
+// Client calls the Sentiance API. It is safe for concurrent use; build one
+// per API key and share it.
+//
+// The API key lives only inside the request-signing function of the HTTP
+// core, never in a field of Client: fmt prints unexported fields raw (even
+// behind a pointer, under a verb such as %s), so no verb can reach it.
+type Client struct {
+	hc *httpx.Client
+}
+
+// NewClient checks creds and opts and returns a Client. It makes no network
+// call. The API key is sent as "Authorization: Bearer <key>" and scrubbed from
+// every error and log line.
+func NewClient(creds Credentials, opts ...Option) (*Client, error) {
+	if err := creds.validate(); err != nil {
+		return nil, err
+	}
+	cfg := config{http: httpx.NewConfig(vendor, DefaultBaseURL), region: RegionEU}
+	for _, opt := range opts {
+		if opt == nil {
+			return nil, httpx.Invalid("option", "is nil")
+		}
+		if err := opt(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	cfg.http.BaseURL = cfg.region.BaseURL()
+	if cfg.baseURL != "" {
+		cfg.http.BaseURL = cfg.baseURL
+	}
+	// cfg.http.ErrorParser stays nil: httpx.ParseErrorBody reads errorCode,
+	// message and ref before any other name, which is exactly Sentiance's
+	// {"message", "errorCode", "ref"} (see the error tests).
+	bearer := "Bearer " + creds.APIKey
+	cfg.http.Auth = func(h http.Header) { h.Set("Authorization", bearer) }
+	cfg.http.Secrets = []string{creds.APIKey}
+	hc, err := httpx.New(cfg.http)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{hc: hc}, nil
+}
+
+// BaseURL returns the API base URL the client sends to, ending in "/".
+func (c *Client) BaseURL() string { return c.hc.BaseURL().String() }
+
+// String describes the client without its key.
+func (c *Client) String() string { return "sentiance.Client{base: " + c.BaseURL() + "}" }
+
+// GoString is String, for %#v.
+func (c *Client) GoString() string { return c.String() }

@@ -1,0 +1,218 @@
+package sentiance
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/sdkbroker/sdkbroker/internal/httpx"
+)
+
+type testDeliveryKey struct{}
+
+// IsTestDelivery reports whether ctx is the context of a Firehose callback
+// for a test delivery (header sentiance-payload-type: test). Use it when a
+// test delivery carries no messages; each [Message] also has Test set.
+func IsTestDelivery(ctx context.Context) bool {
+	v, _ := ctx.Value(testDeliveryKey{}).(bool)
+	return v
+}
+
+// NewFirehoseHandler returns the http.Handler to mount at the URL you gave
+// Sentiance for its Firehose. It answers:
+//
+//   - any request without Basic auth matching cfg.Username and cfg.Password:
+//     401 (compared in constant time, by SHA-256 digests, so neither length
+//     nor content leaks through timing);
+//   - GET: 200 {"app_id": cfg.AppID}, the check Sentiance makes on the URL;
+//   - POST: a delivery, plain JSON or gzip (Content-Encoding: gzip, or a body
+//     starting with the gzip magic bytes). The body is limited to cfg.MaxBody
+//     bytes both as sent and after decompression, so a gzip bomb gets 413. The
+//     JSON is decoded with [ParseFirehoseDelivery] (400 if malformed); fn
+//     then receives every message in order, in one call, even when there are
+//     none; 200 is answered only after fn returned nil, and 500 when it
+//     failed, so Sentiance delivers again. fn runs on the request's context,
+//     for which [IsTestDelivery] reports a test delivery;
+//   - other methods: 405; an unknown Content-Encoding: 415.
+//
+// A cfg that fails [FirehoseConfig.Validate], or a nil fn, makes a handler that
+// answers every request with 500 (it never accepts unauthenticated
+// deliveries); call Validate at start-up to catch that early.
+//
+// Error answers are short plain text that never repeats the body or a
+// credential. The handler keeps only digests of the credentials.
+func NewFirehoseHandler(cfg FirehoseConfig, fn func(ctx context.Context, msgs []Message) error) http.Handler {
+	h := &firehoseHandler{
+		appID:    cfg.AppID,
+		maxBody:  cfg.MaxBody,
+		fn:       fn,
+		logger:   cfg.Logger,
+		user:     sha256.Sum256([]byte(cfg.Username)),
+		pass:     sha256.Sum256([]byte(cfg.Password)),
+		redactor: httpx.NewRedactor(cfg.Password),
+	}
+	if h.maxBody == 0 {
+		h.maxBody = DefaultFirehoseMaxBody
+	}
+	h.misconfig = cfg.Validate()
+	if h.misconfig == nil && fn == nil {
+		h.misconfig = httpx.Invalid("fn", "is nil")
+	}
+	return h
+}
+
+type firehoseHandler struct {
+	appID     string
+	maxBody   int64
+	fn        func(context.Context, []Message) error
+	logger    *slog.Logger
+	user      [sha256.Size]byte
+	pass      [sha256.Size]byte
+	redactor  *httpx.Redactor
+	misconfig error
+}
+
+// String describes the handler without its credentials.
+func (h *firehoseHandler) String() string { return "sentiance.FirehoseHandler{AppID: " + h.appID + "}" }
+
+func (h *firehoseHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.misconfig != nil {
+		h.log(r, slog.LevelError, "firehose handler misconfigured", slog.String("error", h.misconfig.Error()))
+		http.Error(w, "firehose receiver misconfigured", http.StatusInternalServerError)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if !h.authorized(r) {
+		h.log(r, slog.LevelDebug, "firehose request refused: bad credentials")
+		w.Header().Set("WWW-Authenticate", `Basic realm="sentiance-firehose", charset="UTF-8"`)
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
+	if r.Method == http.MethodGet {
+		writeJSON(w, http.StatusOK, map[string]string{"app_id": h.appID})
+		return
+	}
+	h.serveDelivery(w, r)
+}
+
+// authorized compares both credentials in constant time; both comparisons
+// always run.
+func (h *firehoseHandler) authorized(r *http.Request) bool {
+	user, pass, ok := r.BasicAuth()
+	u := sha256.Sum256([]byte(user))
+	p := sha256.Sum256([]byte(pass))
+	match := subtle.ConstantTimeCompare(u[:], h.user[:]) & subtle.ConstantTimeCompare(p[:], h.pass[:])
+	return ok && match == 1
+}
+
+func (h *firehoseHandler) serveDelivery(w http.ResponseWriter, r *http.Request) {
+	body, status, reason := h.readBody(w, r)
+	if status != 0 {
+		h.log(r, slog.LevelWarn, "firehose delivery refused", slog.Int("status", status), slog.String("reason", reason))
+		http.Error(w, reason, status)
+		return
+	}
+	msgs, err := ParseFirehoseDelivery(body)
+	if err != nil {
+		h.log(r, slog.LevelWarn, "firehose delivery refused", slog.Int("status", http.StatusBadRequest), slog.String("reason", err.Error()))
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	test := strings.EqualFold(strings.TrimSpace(r.Header.Get(PayloadTypeHeader)), "test")
+	if test {
+		for i := range msgs {
+			msgs[i].Test = true
+		}
+	}
+	ctx := context.WithValue(r.Context(), testDeliveryKey{}, test)
+	if err := h.fn(ctx, msgs); err != nil {
+		h.log(r, slog.LevelError, "firehose callback failed", slog.Int("messages", len(msgs)),
+			slog.String("error", h.redactor.Redact(err.Error())))
+		http.Error(w, "delivery not processed", http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// readBody reads the delivery within the limits, decompressing gzip. On
+// failure it returns the status to answer and a short reason.
+func (h *firehoseHandler) readBody(w http.ResponseWriter, r *http.Request) ([]byte, int, string) {
+	const tooLarge = "delivery too large"
+	if r.ContentLength > h.maxBody {
+		return nil, http.StatusRequestEntityTooLarge, tooLarge
+	}
+	if r.Body == nil {
+		return nil, http.StatusBadRequest, "empty body"
+	}
+	br := bufio.NewReader(http.MaxBytesReader(w, r.Body, h.maxBody))
+	var gzipped bool
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	case "gzip", "x-gzip":
+		gzipped = true
+	case "", "identity":
+		magic, _ := br.Peek(2)
+		gzipped = len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b // gzip sent without Content-Encoding
+	default:
+		return nil, http.StatusUnsupportedMediaType, "unsupported content encoding"
+	}
+	var src io.Reader = br
+	if gzipped {
+		gz, err := gzip.NewReader(br)
+		if err != nil {
+			return readFailure(err, true)
+		}
+		defer gz.Close()
+		src = gz
+	}
+	body, err := io.ReadAll(io.LimitReader(src, h.maxBody+1))
+	if err != nil {
+		return readFailure(err, gzipped)
+	}
+	if int64(len(body)) > h.maxBody {
+		return nil, http.StatusRequestEntityTooLarge, tooLarge
+	}
+	return body, 0, ""
+}
+
+// readFailure maps a read error: the size limit is 413, anything else
+// (a corrupt or truncated gzip stream) 400.
+func readFailure(err error, gzipped bool) ([]byte, int, string) {
+	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+		return nil, http.StatusRequestEntityTooLarge, "delivery too large"
+	}
+	if gzipped {
+		return nil, http.StatusBadRequest, "body is not valid gzip"
+	}
+	return nil, http.StatusBadRequest, "body could not be read"
+}
+
+func (h *firehoseHandler) log(r *http.Request, level slog.Level, msg string, attrs ...slog.Attr) {
+	if h.logger == nil {
+		return
+	}
+	attrs = append(attrs, slog.String("method", r.Method), slog.String("path", r.URL.EscapedPath()))
+	h.logger.LogAttrs(r.Context(), level, msg, attrs...)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}

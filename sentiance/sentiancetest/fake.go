@@ -1,0 +1,378 @@
+package sentiancetest
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/sdkbroker/sdkbroker/sentiance"
+)
+
+// Route names, for [Fake.Calls].
+const (
+	// RouteAuthCode is the authentication-code route.
+	RouteAuthCode = "POST /users/auth-code"
+	// RouteLinkInstall is the legacy linking route.
+	RouteLinkInstall = "POST /v2/users/{install_id}/link"
+	// RouteDeleteUser is the user deletion route.
+	RouteDeleteUser = "DELETE /users/{user_id}"
+)
+
+// DefaultCodeTTL is how long the fake's authentication codes live, like
+// Sentiance's (about ten minutes).
+const DefaultCodeTTL = 10 * time.Minute
+
+// expiresAtLayout is how Sentiance writes expires_at: RFC 3339 in UTC with
+// milliseconds, such as 2021-02-03T14:32:03.076Z.
+const expiresAtLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// Errors of [Fake.Redeem].
+var (
+	// ErrUnknownCode reports a code the fake never issued (or whose user was deleted).
+	ErrUnknownCode = errors.New("sentiancetest: unknown authentication code")
+	// ErrCodeExpired reports a code redeemed at or after its expiry.
+	ErrCodeExpired = errors.New("sentiancetest: authentication code expired")
+	// ErrCodeUsed reports a code redeemed twice.
+	ErrCodeUsed = errors.New("sentiancetest: authentication code already used")
+)
+
+// Option configures a [Fake].
+type Option func(*Fake)
+
+// WithClock makes the fake read the time from now (default time.Now), so
+// tests can expire codes without sleeping.
+func WithClock(now func() time.Time) Option {
+	return func(f *Fake) {
+		if now != nil {
+			f.now = now
+		}
+	}
+}
+
+// WithCodeTTL sets the lifetime of issued codes (default [DefaultCodeTTL]);
+// a non-positive d is ignored.
+func WithCodeTTL(d time.Duration) Option {
+	return func(f *Fake) {
+		if d > 0 {
+			f.ttl = d
+		}
+	}
+}
+
+// Failure is an injected error answer, in Sentiance's error format
+// {"message", "errorCode", "ref"}.
+type Failure struct {
+	// Status is the HTTP status to answer, such as 503.
+	Status int
+	// ErrorCode is the errorCode field; empty leaves it out.
+	ErrorCode string
+	// Message is the message field; empty means the status text.
+	Message string
+	// RetryAfter, when positive, is sent as Retry-After (whole seconds,
+	// rounded up).
+	RetryAfter time.Duration
+}
+
+// Fake is an in-memory Sentiance API: an http.Handler serving
+// POST /users/auth-code, POST /v2/users/{install_id}/link and
+// DELETE /users/{user_id} at the root of its URL. It checks
+// "Authorization: Bearer <key>", issues codes that expire, and remembers which
+// external ids are linked to which Sentiance user.
+//
+// As in Sentiance, a code only creates (or restores) the user when the SDK
+// redeems it: call [Fake.Redeem] where the app's SDK would. Redeeming a code
+// for an external id that is already linked restores the same user id; see
+// [Fake.UserFor]. It is safe for concurrent use.
+type Fake struct {
+	apiKey string
+	mux    *http.ServeMux
+
+	mu       sync.Mutex
+	now      func() time.Time
+	ttl      time.Duration
+	users    map[string]string // external id -> user id
+	owners   map[string]string // user id -> external id
+	installs map[string]string // install id -> external id
+	codes    map[string]*issuedCode
+	calls    map[string]int
+	failures []Failure
+	noLink   bool
+}
+
+type issuedCode struct {
+	externalID string
+	expiresAt  time.Time
+	used       bool
+}
+
+// New returns a fake that accepts apiKey; an empty apiKey accepts no request.
+func New(apiKey string, opts ...Option) *Fake {
+	f := &Fake{
+		apiKey:   apiKey,
+		now:      time.Now,
+		ttl:      DefaultCodeTTL,
+		users:    map[string]string{},
+		owners:   map[string]string{},
+		installs: map[string]string{},
+		codes:    map[string]*issuedCode{},
+		calls:    map[string]int{},
+	}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(f)
+		}
+	}
+	f.mux = http.NewServeMux()
+	f.mux.Handle(RouteAuthCode, f.route(RouteAuthCode, f.createAuthCode))
+	f.mux.Handle(RouteLinkInstall, f.route(RouteLinkInstall, f.linkInstall))
+	f.mux.Handle(RouteDeleteUser, f.route(RouteDeleteUser, f.deleteUser))
+	f.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, Failure{Status: http.StatusNotFound, Message: "no such route: " + r.Method + " " + r.URL.EscapedPath()})
+	})
+	return f
+}
+
+// String describes the fake without its key.
+func (f *Fake) String() string { return "sentiancetest.Fake" }
+
+// ServeHTTP implements http.Handler.
+func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) { f.mux.ServeHTTP(w, r) }
+
+// FailNext makes the next n API calls (any route) answer status with a
+// Sentiance error body.
+func (f *Fake) FailNext(n, status int) { f.FailNextWith(n, Failure{Status: status}) }
+
+// FailNextWith makes the next n API calls answer with failure, for an error
+// code or a Retry-After.
+func (f *Fake) FailNextWith(n int, failure Failure) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for range n {
+		f.failures = append(f.failures, failure)
+	}
+}
+
+// SetLinkingConfigured switches user linking on (the default) or off; off,
+// auth codes and linking fail with 400 USERLINKING_NOT_CONFIGURED (the
+// status is the fake's choice).
+func (f *Fake) SetLinkingConfigured(on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.noLink = !on
+}
+
+// Calls returns how many requests reached route (a Route constant), including
+// refused and failed ones.
+func (f *Fake) Calls(route string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.calls[route]
+}
+
+// UserFor returns the Sentiance user id linked to externalID, if any.
+func (f *Fake) UserFor(externalID string) (userID string, ok bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	userID, ok = f.users[externalID]
+	return userID, ok
+}
+
+// Redeem does what the Sentiance SDK does with a code in the app: it checks
+// the code (issued, unused, unexpired), then creates the user for the code's
+// external id, or restores the user already linked to it (restored is then
+// true). A code can be redeemed once.
+func (f *Fake) Redeem(code string) (userID string, restored bool, err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, ok := f.codes[code]
+	switch {
+	case !ok:
+		return "", false, ErrUnknownCode
+	case c.used:
+		return "", false, ErrCodeUsed
+	case !f.now().Before(c.expiresAt):
+		return "", false, ErrCodeExpired
+	}
+	c.used = true
+	userID, restored = f.users[c.externalID]
+	if !restored {
+		userID = f.newUserLocked(c.externalID)
+	}
+	return userID, restored, nil
+}
+
+func (f *Fake) newUserLocked(externalID string) string {
+	id := randomHex(12)
+	f.users[externalID] = id
+	f.owners[id] = externalID
+	return id
+}
+
+// route wraps a handler with call counting, fault injection and the bearer
+// key check, in that order.
+func (f *Fake) route(name string, h func(http.ResponseWriter, *http.Request)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.calls[name]++
+		var failure *Failure
+		if len(f.failures) > 0 {
+			failure = &f.failures[0]
+			f.failures = f.failures[1:]
+		}
+		f.mu.Unlock()
+		if failure != nil {
+			writeError(w, *failure)
+			return
+		}
+		want := "Bearer " + f.apiKey
+		if got := r.Header.Get("Authorization"); f.apiKey == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+			writeError(w, Failure{Status: http.StatusUnauthorized, Message: "invalid or missing API key"})
+			return
+		}
+		h(w, r)
+	})
+}
+
+func (f *Fake) createAuthCode(w http.ResponseWriter, r *http.Request) {
+	ext, ok := readExternalID(w, r)
+	if !ok {
+		return
+	}
+	f.mu.Lock()
+	if f.noLink {
+		f.mu.Unlock()
+		writeError(w, linkingNotConfigured)
+		return
+	}
+	code := randomHex(32)
+	expires := f.now().Add(f.ttl).UTC()
+	f.codes[code] = &issuedCode{externalID: ext, expiresAt: expires}
+	f.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]string{
+		"authentication_code": code,
+		"expires_at":          expires.Format(expiresAtLayout),
+	})
+}
+
+var linkingNotConfigured = Failure{
+	Status:    http.StatusBadRequest,
+	ErrorCode: sentiance.CodeUserLinkingNotConfigured,
+	Message:   "user linking is not configured for this app",
+}
+
+func (f *Fake) linkInstall(w http.ResponseWriter, r *http.Request) {
+	install := r.PathValue("install_id")
+	ext, ok := readExternalID(w, r)
+	if !ok {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.noLink {
+		writeError(w, linkingNotConfigured)
+		return
+	}
+	if other, linked := f.installs[install]; linked && other != ext {
+		writeError(w, Failure{
+			Status:    http.StatusConflict,
+			ErrorCode: sentiance.CodeInstallLinkedToOtherUser,
+			Message:   "install is linked to another user",
+		})
+		return
+	}
+	user, ok := f.users[ext]
+	if !ok {
+		user = f.newUserLocked(ext)
+	}
+	f.installs[install] = ext
+	writeJSON(w, http.StatusOK, map[string]string{"id": user})
+}
+
+func (f *Fake) deleteUser(w http.ResponseWriter, r *http.Request) {
+	user := r.PathValue("user_id")
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ext, ok := f.owners[user]
+	if !ok {
+		writeError(w, Failure{Status: http.StatusNotFound, ErrorCode: sentiance.CodeUserNotFound, Message: "user not found"})
+		return
+	}
+	delete(f.owners, user)
+	delete(f.users, ext)
+	for install, e := range f.installs {
+		if e == ext {
+			delete(f.installs, install)
+		}
+	}
+	for code, c := range f.codes {
+		if c.externalID == ext {
+			delete(f.codes, code)
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// readExternalID decodes {"external_id": ...} and checks it like the client
+// does; on failure it has answered 400.
+func readExternalID(w http.ResponseWriter, r *http.Request) (string, bool) {
+	var body struct {
+		ExternalID *string `json:"external_id"`
+	}
+	raw, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	if err != nil || json.Unmarshal(raw, &body) != nil {
+		writeError(w, Failure{Status: http.StatusBadRequest, Message: "body must be a JSON object"})
+		return "", false
+	}
+	if body.ExternalID == nil {
+		writeError(w, Failure{Status: http.StatusBadRequest, Message: "external_id is required"})
+		return "", false
+	}
+	if err := sentiance.ValidateExternalID(*body.ExternalID); err != nil {
+		writeError(w, Failure{Status: http.StatusBadRequest, Message: err.Error()})
+		return "", false
+	}
+	return *body.ExternalID, true
+}
+
+func writeError(w http.ResponseWriter, f Failure) {
+	msg := f.Message
+	if msg == "" {
+		msg = http.StatusText(f.Status)
+	}
+	body := map[string]string{"message": msg, "ref": newRef()}
+	if f.ErrorCode != "" {
+		body["errorCode"] = f.ErrorCode
+	}
+	if f.RetryAfter > 0 {
+		secs := (f.RetryAfter + time.Second - 1) / time.Second
+		w.Header().Set("Retry-After", strconv.Itoa(int(secs)))
+	}
+	writeJSON(w, f.Status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, _ := json.Marshal(v) // maps of strings always encode
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return hex.EncodeToString(b)
+}
+
+// newRef returns a random UUID-shaped request reference, as Sentiance's ref.
+func newRef() string {
+	h := randomHex(16)
+	return fmt.Sprintf("%s-%s-%s-%s-%s", h[0:8], h[8:12], h[12:16], h[16:20], h[20:32])
+}
