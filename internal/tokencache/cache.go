@@ -1,0 +1,209 @@
+package tokencache
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// FetchFunc obtains a new value for key and says when it expires.
+//
+// ctx is detached from the callers' cancellation: it carries the values of the caller that started the fetch,
+// is bounded by the fetch timeout, and is cancelled by Close. The fetch is shared by every caller of the key
+// that arrives while it runs; its error reaches them unchanged (errors.Is and errors.As work on it), and is
+// remembered for the negative TTL. A panic is recovered and reported as an error wrapping ErrFetchPanic.
+type FetchFunc[K comparable, V any] func(ctx context.Context, key K) (V, Expiry, error)
+
+// Cache holds short-lived values per key, fetching each one once however many callers want it and refreshing
+// it before it expires. It is safe for concurrent use. Create one with New or NewWithStore; call Close when done.
+type Cache[K comparable, V any] struct {
+	// Read on every Get.
+	m     sync.Map // K -> *slot[K, V]
+	clock Clock    // nil: the real clock
+	base  time.Time
+
+	stats counters
+
+	fetch FetchFunc[K, V]
+	store Store[K, V] // nil: memory only
+	opt   options
+
+	evictMu sync.Mutex // guards ring and every write to m
+	ring    ring[K, V]
+
+	background atomic.Int64 // background refreshes running
+
+	lifeMu  sync.Mutex // guards closed and wg.Add
+	closed  bool
+	wg      sync.WaitGroup // fetch goroutines
+	closing context.Context
+	close   context.CancelFunc
+}
+
+// slot is one key's place in the cache.
+type slot[K comparable, V any] struct {
+	snap atomic.Pointer[snapshot[V]] // current value, nil when none
+	ref  atomic.Bool                 // used since the eviction hand last passed
+	gone atomic.Bool                 // removed from the map: later callers use a new slot
+
+	key        K
+	prev, next *slot[K, V] // eviction ring, guarded by Cache.evictMu
+
+	mu      sync.Mutex // guards the fields below
+	call    *call[V]   // fetch under way, nil when none
+	err     error      // last failure, returned to callers until retryAt
+	retryAt int64      // no new fetch before this
+}
+
+// New returns a Cache that obtains values with fetch and keeps them in memory.
+// A nil fetch or a bad option gives an error wrapping ErrInvalidConfig.
+func New[K comparable, V any](fetch FetchFunc[K, V], opts ...Option) (*Cache[K, V], error) {
+	return newCache(fetch, nil, opts)
+}
+
+// NewWithStore is New with a Store below the in-memory cache, shared with other processes. See Store for how
+// the two levels work together. A nil store is an error wrapping ErrInvalidConfig.
+func NewWithStore[K comparable, V any](fetch FetchFunc[K, V], store Store[K, V], opts ...Option) (*Cache[K, V], error) {
+	if store == nil {
+		return nil, fmt.Errorf("%w: nil store", ErrInvalidConfig)
+	}
+	return newCache(fetch, store, opts)
+}
+
+func newCache[K comparable, V any](fetch FetchFunc[K, V], store Store[K, V], opts []Option) (*Cache[K, V], error) {
+	if fetch == nil {
+		return nil, fmt.Errorf("%w: nil fetch function", ErrInvalidConfig)
+	}
+	o := defaultOptions()
+	for _, opt := range opts {
+		if opt == nil {
+			o.invalid("nil option")
+			continue
+		}
+		opt(&o)
+	}
+	if o.err != nil {
+		return nil, o.err
+	}
+	c := &Cache[K, V]{clock: o.clock, fetch: fetch, store: store, opt: o}
+	if c.clock == nil {
+		c.base = time.Now()
+	} else {
+		c.base = c.clock.Now()
+	}
+	c.closing, c.close = context.WithCancel(context.Background())
+	return c, nil
+}
+
+// Get returns the value for key. A fresh value is returned from memory at once; a stale one too, and its
+// refresh starts in the background; otherwise Get waits for the key's one shared fetch, or until ctx is done
+// (then it returns ctx.Err() and the fetch goes on for the others). An error is the fetch's own error
+// (possibly remembered from a fetch less than the negative TTL ago), an error wrapping ErrFetchPanic,
+// ErrInvalidExpiry or ErrClosed, or ctx.Err().
+func (c *Cache[K, V]) Get(ctx context.Context, key K) (V, error) {
+	v, _, err := c.GetInfo(ctx, key)
+	return v, err
+}
+
+// GetInfo is Get that also tells when the value is due for refresh and when it expires, and whether it was
+// already held (Reused) or has just been fetched for this call.
+func (c *Cache[K, V]) GetInfo(ctx context.Context, key K) (V, Info, error) {
+	v, ok := c.m.Load(key)
+	if !ok {
+		return c.slowGet(ctx, key, nil)
+	}
+	s := v.(*slot[K, V])
+	if snap := s.snap.Load(); snap != nil && c.now() < snap.refreshAt {
+		if !s.ref.Load() {
+			s.ref.Store(true)
+		}
+		c.stats.hits.add()
+		return snap.val, Info{Soft: snap.soft, Hard: snap.hard, Reused: true}, nil
+	}
+	return c.slowGet(ctx, key, s)
+}
+
+// Invalidate drops the value for key, for example after its user reported it rejected, and deletes it from the
+// store if there is one (waiting up to the fetch timeout). A fetch already under way for the key still answers
+// the callers waiting for it, but calls made after Invalidate returns start a new fetch.
+func (c *Cache[K, V]) Invalidate(key K) {
+	c.evictMu.Lock()
+	if v, ok := c.m.Load(key); ok {
+		s := v.(*slot[K, V])
+		c.removeLocked(s)
+		s.snap.Store(nil)
+	}
+	c.evictMu.Unlock()
+	if c.store != nil {
+		c.storeDo(func(ctx context.Context) error { return c.store.Delete(ctx, key) })
+	}
+}
+
+// InvalidateIf drops the value for key only if match reports true for it, so that a caller whose value was
+// rejected drops that value and not a newer one fetched meanwhile. With a store, the store's entry is checked
+// and deleted the same way. It reports whether anything was dropped. match is called without locks held; a nil
+// match drops nothing.
+func (c *Cache[K, V]) InvalidateIf(key K, match func(V) bool) bool {
+	if match == nil {
+		return false
+	}
+	dropped := false
+	if v, ok := c.m.Load(key); ok {
+		s := v.(*slot[K, V])
+		if snap := s.snap.Load(); snap != nil && match(snap.val) {
+			c.evictMu.Lock()
+			s.mu.Lock()
+			if s.snap.Load() == snap {
+				c.removeLocked(s)
+				s.snap.Store(nil)
+				dropped = true
+			}
+			s.mu.Unlock()
+			c.evictMu.Unlock()
+		}
+	}
+	if c.store != nil {
+		c.storeDo(func(ctx context.Context) error {
+			e, ok, err := c.store.Load(ctx, key)
+			if err != nil || !ok || !match(e.Value) {
+				return err
+			}
+			err = c.store.Delete(ctx, key)
+			dropped = dropped || err == nil
+			return err
+		})
+	}
+	return dropped
+}
+
+// Len returns the number of keys held in memory, with or without a usable value.
+func (c *Cache[K, V]) Len() int {
+	c.evictMu.Lock()
+	defer c.evictMu.Unlock()
+	return c.ring.n
+}
+
+// Stats returns the counters since New.
+func (c *Cache[K, V]) Stats() Stats { return c.stats.snapshot() }
+
+// Close cancels the fetches under way (their waiters get an error wrapping ErrClosed) and waits for them to
+// end, so that no goroutine is left behind. After Close, values held in memory are still returned by Get, stale
+// ones without refresh; a call that would need a fetch returns ErrClosed. Close may be called more than once.
+func (c *Cache[K, V]) Close() {
+	c.lifeMu.Lock()
+	c.closed = true
+	c.lifeMu.Unlock()
+	c.close()
+	c.wg.Wait()
+}
+
+// storeDo runs a store call with its own timeout, counting its failure.
+func (c *Cache[K, V]) storeDo(f func(ctx context.Context) error) {
+	ctx, cancel := context.WithTimeout(context.Background(), c.opt.fetchTimeout)
+	defer cancel()
+	if f(ctx) != nil {
+		c.stats.storeErrors.Add(1)
+	}
+}

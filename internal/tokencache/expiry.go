@@ -1,0 +1,124 @@
+package tokencache
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+)
+
+// Expiry is when a fetched value should be refreshed (Soft) and when it stops being valid (Hard). The cache
+// hands a value out only until Hard minus the safety margin. A zero Soft is derived from the soft-window rule
+// (see WithSoftWindow). A Soft after Hard minus the margin is moved back to it.
+type Expiry struct{ Soft, Hard time.Time }
+
+// Info describes the value a GetInfo call returned.
+type Info struct {
+	// Soft is when this cache starts refreshing the value: its soft expiry, moved earlier by the jitter.
+	Soft time.Time
+	// Hard is the value's hard expiry as the fetcher (or the store) gave it. The cache stops handing the
+	// value out at Hard minus the safety margin.
+	Hard time.Time
+	// Reused is true when the value was already held (in memory or in the store) and false when this call
+	// waited for the fetch that produced it.
+	Reused bool
+}
+
+// snapshot is an immutable cached value with its deadlines, as nanoseconds since the cache's base time so the
+// fresh path compares integers (monotonic, no wall-clock read).
+type snapshot[V any] struct {
+	val       V
+	refreshAt int64     // fresh before this, stale from it
+	softAt    int64     // soft expiry before jitter
+	usable    int64     // hard expiry minus margin: never handed out from it
+	soft      time.Time // refreshAt as a time, for Info
+	hard      time.Time // Expiry.Hard as given
+	baseSoft  time.Time // soft expiry before jitter, for the store
+}
+
+func (s *snapshot[V]) info(reused bool) Info {
+	return Info{Soft: s.soft, Hard: s.hard, Reused: reused}
+}
+
+func (s *snapshot[V]) entry() Entry[V] {
+	return Entry[V]{Value: s.val, Soft: s.baseSoft, Hard: s.hard}
+}
+
+// now is the clock's reading in nanoseconds since the cache's base time. With the real clock it reads only the
+// monotonic clock.
+func (c *Cache[K, V]) now() int64 {
+	if c.clock == nil {
+		return int64(time.Since(c.base))
+	}
+	return int64(c.clock.Now().Sub(c.base))
+}
+
+// rel converts t to nanoseconds since the base time, saturating (a zero t gives math.MinInt64).
+func (c *Cache[K, V]) rel(t time.Time) int64 { return int64(t.Sub(c.base)) }
+
+// newSnapshot applies the expiry rules to a value obtained at now.
+func (c *Cache[K, V]) newSnapshot(v V, exp Expiry, now int64) (*snapshot[V], error) {
+	hard := c.rel(exp.Hard)
+	usable := subSat(hard, int64(c.opt.margin))
+	if usable <= now {
+		return nil, fmt.Errorf("%w (hard expiry %s, margin %s)", ErrInvalidExpiry,
+			exp.Hard.Round(0).Format(time.RFC3339), c.opt.margin)
+	}
+	baseSoft := exp.Soft
+	var soft int64
+	if exp.Soft.IsZero() {
+		window := max(scale(subSat(hard, now), c.opt.softFraction), int64(c.opt.softMin))
+		soft = subSat(hard, window)
+	} else {
+		soft = c.rel(exp.Soft)
+	}
+	if clamped := min(max(soft, now), usable); clamped != soft || exp.Soft.IsZero() {
+		soft = clamped
+		baseSoft = c.at(soft)
+	}
+	refreshAt := soft
+	if w := scale(subSat(hard, soft), c.opt.jitter); w > 0 {
+		refreshAt = max(subSat(soft, rand.Int64N(w)), now)
+	}
+	return &snapshot[V]{
+		val:       v,
+		refreshAt: refreshAt,
+		softAt:    soft,
+		usable:    usable,
+		soft:      c.at(refreshAt),
+		hard:      exp.Hard,
+		baseSoft:  baseSoft,
+	}, nil
+}
+
+// at converts nanoseconds since the base time back to a wall-clock time.
+func (c *Cache[K, V]) at(rel int64) time.Time { return c.base.Add(time.Duration(rel)).Round(0) }
+
+// scale returns d*f for f in [0, 1] without float-to-int overflow.
+func scale(d int64, f float64) int64 {
+	x := f * float64(d)
+	if x >= float64(d) {
+		return d
+	}
+	return int64(x)
+}
+
+// subSat returns a-b, saturating at the int64 range.
+func subSat(a, b int64) int64 {
+	d := a - b
+	switch {
+	case b > 0 && d > a:
+		return math.MinInt64
+	case b < 0 && d < a:
+		return math.MaxInt64
+	}
+	return d
+}
+
+// addSat returns a+b for b >= 0, saturating at math.MaxInt64.
+func addSat(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}

@@ -1,0 +1,70 @@
+package tokencache
+
+import (
+	"sync/atomic"
+	"unsafe"
+)
+
+// Stats counts what a Cache did since New. Every Get or GetInfo call is counted once, in Hits, StaleHits or
+// Misses.
+type Stats struct {
+	Hits        uint64 // fresh value returned from memory
+	StaleHits   uint64 // stale value returned from memory (a refresh may have been started)
+	Misses      uint64 // no usable value: the call waited for a fetch, or got a remembered error or ErrClosed
+	Fetches     uint64 // calls of the fetch function, foreground and background
+	Refreshes   uint64 // background refreshes started (counted by the Get that starts one)
+	Failures    uint64 // fetches that failed: error, panic, or a value already expired
+	Evictions   uint64 // keys dropped to stay within WithMaxEntries
+	StoreErrors uint64 // failed Store.Load, Save and Delete calls
+}
+
+// counters holds the Stats. Every field is an atomic counter; hits is striped because it is the one counter
+// written on the fresh path, where a single counter written from several cores would cost more than the rest
+// of the lookup (cache-line ping-pong).
+type counters struct {
+	hits                                                                    stripedCounter
+	staleHits, misses, fetches, refreshes, failures, evictions, storeErrors atomic.Uint64
+}
+
+func (c *counters) snapshot() Stats {
+	return Stats{
+		Hits:        c.hits.sum(),
+		StaleHits:   c.staleHits.Load(),
+		Misses:      c.misses.Load(),
+		Fetches:     c.fetches.Load(),
+		Refreshes:   c.refreshes.Load(),
+		Failures:    c.failures.Load(),
+		Evictions:   c.evictions.Load(),
+		StoreErrors: c.storeErrors.Load(),
+	}
+}
+
+const (
+	stripes      = 64  // power of two
+	stripeStride = 128 // two cache lines: the adjacent-line prefetcher moves lines in pairs
+)
+
+// stripedCounter is an atomic counter split over stripes, each on its own pair of cache lines. A goroutine
+// picks its stripe from the address of a variable on its own stack: goroutine stacks are disjoint and at least
+// 2 KiB aligned, so goroutines running at the same time mostly land on different stripes, and a goroutine
+// keeps its stripe from one call to the next. The address is only hashed, never turned back into a pointer.
+type stripedCounter struct {
+	_ [stripeStride]byte // keep the neighbouring fields off the first stripe's lines
+	s [stripes]struct {
+		n atomic.Uint64
+		_ [stripeStride - 8]byte
+	}
+}
+
+func (c *stripedCounter) add() {
+	var probe byte
+	c.s[(uintptr(unsafe.Pointer(&probe))>>11)&(stripes-1)].n.Add(1)
+}
+
+func (c *stripedCounter) sum() uint64 {
+	var n uint64
+	for i := range c.s {
+		n += c.s[i].n.Load()
+	}
+	return n
+}
