@@ -1,0 +1,295 @@
+package broker
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/sdkbroker/sdkbroker/internal/httpx"
+	"github.com/sdkbroker/sdkbroker/internal/tokencache"
+)
+
+// Interface is what a backend calls; *Broker implements it, and tests of
+// your own handlers can replace it with a fake.
+type Interface interface {
+	// Start returns what the app needs to open the vendor's SDK for this
+	// user, reusing a still-good grant.
+	Start(ctx context.Context, req Request) (*Grant, error)
+	// Invalidate forgets a user's grant, e.g. after the SDK reported it invalid.
+	Invalidate(ctx context.Context, vendor Vendor, userID string) error
+}
+
+var _ Interface = (*Broker)(nil)
+
+// Broker hands out vendor grants per user, reusing a grant until it is due
+// for refresh. It is safe for concurrent use; build it with New and Close it
+// when done.
+type Broker struct {
+	vendors [vendorCount]*vendorState
+	now     func() time.Time
+	logger  *slog.Logger
+	onGrant func(context.Context, GrantEvent)
+}
+
+// held is a grant as the cache keeps it.
+type held struct {
+	grant   Grant // Reused false; RefreshAfter set on the way out
+	variant variant
+}
+
+// vendorState is one configured vendor: how to check and mint its grants,
+// and the cache of grants per user.
+type vendorState struct {
+	vendor Vendor
+	reuse  bool
+	check  func(req Request) (variant, error) // by value: see start
+	mint   func(ctx context.Context, req *Request) (*held, tokencache.Expiry, error)
+	cache  *tokencache.Cache[string, *held]
+}
+
+const vendorCount = 4
+
+func vendorIndex(v Vendor) int {
+	switch v {
+	case Entrupy:
+		return 0
+	case Sentiance:
+		return 1
+	case IDV:
+		return 2
+	case Uqudo:
+		return 3
+	}
+	return -1
+}
+
+// requestKey carries the Request into the cache's fetch function, which
+// the cache calls with the context of the caller that started the fetch.
+type requestKey struct{}
+
+// New builds a Broker from options; at least one vendor must be enabled.
+// It makes no network call.
+func New(opts ...Option) (*Broker, error) {
+	cfg := config{now: time.Now}
+	for _, o := range opts {
+		if o == nil {
+			return nil, httpx.Invalid("option", "is nil")
+		}
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	b := &Broker{now: cfg.now, logger: cfg.logger, onGrant: cfg.onGrant}
+	for _, a := range adapters(&cfg, b.now) {
+		if err := b.add(&cfg, a); err != nil {
+			b.Close()
+			return nil, err
+		}
+	}
+	if b.configured() == 0 {
+		return nil, httpx.Invalid("vendors", "none configured: use WithEntrupy, WithSentiance, WithIDV or WithUqudo")
+	}
+	return b, nil
+}
+
+func (b *Broker) add(cfg *config, vs *vendorState) error {
+	vs.reuse = !cfg.noReuse[vs.vendor]
+	opts := []tokencache.Option{
+		tokencache.WithClock(clockFunc(b.now)),
+		// A failed grant is not remembered: the next Start asks the vendor
+		// again (concurrent callers still share one call).
+		tokencache.WithNegativeTTL(0),
+	}
+	if cfg.maxEntries > 0 {
+		opts = append(opts, tokencache.WithMaxEntries(cfg.maxEntries))
+	}
+	fetch := func(ctx context.Context, _ string) (*held, tokencache.Expiry, error) {
+		req, _ := ctx.Value(requestKey{}).(*Request)
+		if req == nil {
+			return nil, tokencache.Expiry{}, httpx.Invalid("request", "missing from the fetch context")
+		}
+		return vs.mint(ctx, req)
+	}
+	var err error
+	if cfg.store != nil {
+		vs.cache, err = tokencache.NewWithStore(fetch, storeAdapter{s: cfg.store, vendor: vs.vendor}, opts...)
+	} else {
+		vs.cache, err = tokencache.New(fetch, opts...)
+	}
+	if err != nil {
+		return err
+	}
+	b.vendors[vendorIndex(vs.vendor)] = vs
+	return nil
+}
+
+func (b *Broker) configured() int {
+	n := 0
+	for _, vs := range b.vendors {
+		if vs != nil {
+			n++
+		}
+	}
+	return n
+}
+
+type clockFunc func() time.Time
+
+func (f clockFunc) Now() time.Time { return f() }
+
+func (b *Broker) state(v Vendor) *vendorState {
+	i := vendorIndex(v)
+	if i < 0 {
+		return nil
+	}
+	return b.vendors[i]
+}
+
+// Start returns what the app needs to open req.Vendor's SDK for
+// req.UserID. A held grant for the same user and the same inputs is
+// returned (Reused true) until its RefreshAfter; after that it is still
+// returned while one background call fetches its successor, and only a
+// missing or expired grant makes the caller wait. Concurrent Starts for one
+// user share one vendor call. Errors are *OpError naming the vendor; an
+// unconfigured vendor, a bad user id or missing params give ErrInvalidInput
+// before any vendor call.
+func (b *Broker) Start(ctx context.Context, req Request) (*Grant, error) {
+	if b.onGrant == nil && b.logger == nil {
+		return b.start(ctx, req)
+	}
+	begin := time.Now()
+	g, err := b.start(ctx, req)
+	ev := GrantEvent{Vendor: req.Vendor, UserID: req.UserID, Reused: g != nil && g.Reused, Latency: time.Since(begin), Err: err}
+	if b.logger != nil && (err != nil || !ev.Reused) {
+		b.logger.LogAttrs(ctx, slog.LevelDebug, "sdkbroker grant",
+			slog.String("vendor", string(ev.Vendor)), slog.Bool("reused", ev.Reused),
+			slog.Duration("latency", ev.Latency), slog.Any("error", err))
+	}
+	if b.onGrant != nil {
+		b.onGrant(ctx, ev)
+	}
+	return g, err
+}
+
+// start takes the request by value: the fast path must not move it to the
+// heap; only the slow path makes a heap copy for the fetch context.
+func (b *Broker) start(ctx context.Context, req Request) (*Grant, error) {
+	if ctx == nil {
+		return nil, b.fail(req.Vendor, httpx.Invalid("ctx", "is nil"))
+	}
+	vs := b.state(req.Vendor)
+	if vs == nil {
+		return nil, b.fail(req.Vendor, httpx.Invalid("vendor", "is not configured"))
+	}
+	if err := validateUserID(req.UserID); err != nil {
+		return nil, b.fail(req.Vendor, err)
+	}
+	want, err := vs.check(req)
+	if err != nil {
+		return nil, b.fail(req.Vendor, err)
+	}
+	if !vs.reuse {
+		heapReq := req
+		h, exp, err := vs.mint(ctx, &heapReq)
+		if err != nil {
+			return nil, b.fail(req.Vendor, err)
+		}
+		return h.out(tokencache.Info{Soft: exp.Soft, Hard: exp.Hard}), nil
+	}
+	// Fast path: a fresh grant for the same inputs, with no allocation
+	// besides the returned copy.
+	if h, info, ok := vs.cache.Peek(req.UserID); ok && h.variant == want {
+		return h.out(info), nil
+	}
+	heapReq := req
+	cctx := context.WithValue(ctx, requestKey{}, &heapReq)
+	for range 2 {
+		h, info, err := vs.cache.GetInfo(cctx, req.UserID)
+		if err != nil {
+			return nil, b.fail(req.Vendor, err)
+		}
+		if h.variant == want {
+			return h.out(info), nil
+		}
+		// The held grant answers other inputs (another Entrupy SDK request,
+		// another workflow): replace it.
+		vs.cache.InvalidateIf(req.UserID, func(v *held) bool { return v == h })
+	}
+	// Requests with other inputs for this user keep replacing the grant;
+	// answer this one without caching.
+	h, exp, err := vs.mint(ctx, &heapReq)
+	if err != nil {
+		return nil, b.fail(req.Vendor, err)
+	}
+	return h.out(tokencache.Info{Soft: exp.Soft, Hard: exp.Hard}), nil
+}
+
+// out copies the held grant for the caller (callers may change their copy).
+func (h *held) out(info tokencache.Info) *Grant {
+	g := new(Grant)
+	*g = h.grant
+	g.Reused = info.Reused
+	if !info.Soft.IsZero() {
+		g.RefreshAfter = info.Soft
+	}
+	return g
+}
+
+func (b *Broker) fail(v Vendor, err error) error {
+	return &OpError{Vendor: v, Op: "start", Err: err}
+}
+
+// Invalidate forgets userID's grant with vendor, e.g. after the vendor's
+// SDK reported it invalid; the next Start asks the vendor again. With a
+// Store, the shared copy is deleted too.
+func (b *Broker) Invalidate(ctx context.Context, vendor Vendor, userID string) error {
+	vs := b.state(vendor)
+	if vs == nil {
+		return &OpError{Vendor: vendor, Op: "invalidate", Err: httpx.Invalid("vendor", "is not configured")}
+	}
+	if err := validateUserID(userID); err != nil {
+		return &OpError{Vendor: vendor, Op: "invalidate", Err: err}
+	}
+	if ctx != nil {
+		if err := ctx.Err(); err != nil {
+			return &OpError{Vendor: vendor, Op: "invalidate", Err: err}
+		}
+	}
+	vs.cache.Invalidate(userID)
+	return nil
+}
+
+// Stats are the counters of one vendor's grant cache.
+type Stats struct {
+	Hits      uint64 // fresh grants returned from memory
+	StaleHits uint64 // grants past RefreshAfter returned while a successor was fetched
+	Misses    uint64 // Starts that waited for a vendor call
+	Fetches   uint64 // vendor calls made through the cache
+	Failures  uint64 // vendor calls that failed
+	Evictions uint64 // grants dropped to stay within WithMaxEntries
+	Held      int    // users with a slot in memory now (a grant, or a call under way or just failed)
+}
+
+// Stats returns the grant-cache counters of each configured vendor.
+func (b *Broker) Stats() map[Vendor]Stats {
+	out := make(map[Vendor]Stats, vendorCount)
+	for _, vs := range b.vendors {
+		if vs == nil {
+			continue
+		}
+		s := vs.cache.Stats()
+		out[vs.vendor] = Stats{Hits: s.Hits, StaleHits: s.StaleHits, Misses: s.Misses, Fetches: s.Fetches,
+			Failures: s.Failures, Evictions: s.Evictions, Held: vs.cache.Len()}
+	}
+	return out
+}
+
+// Close stops the background refreshes and waits for them. Grants already
+// held are still served afterwards; a Start that needs a vendor call fails.
+func (b *Broker) Close() {
+	for _, vs := range b.vendors {
+		if vs != nil && vs.cache != nil {
+			vs.cache.Close()
+		}
+	}
+}

@@ -1,0 +1,98 @@
+package broker
+
+import (
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sdkbroker/sdkbroker/internal/httpx"
+	"github.com/sdkbroker/sdkbroker/uqudo"
+)
+
+// MaxUserIDLen is the longest user id Start accepts, in bytes.
+const MaxUserIDLen = 256
+
+// Request asks for a grant for one of your users with one vendor. Exactly
+// the params of Vendor are read; the others are ignored.
+type Request struct {
+	// Vendor is the vendor to start; it must have been configured with its With... option.
+	Vendor Vendor
+	// UserID is your id for the user: grants are reused per vendor and user.
+	// It is sent to the vendor as Entrupy's unique_user_id, Sentiance's
+	// external_id, IDV's externalUserId metadata.
+	UserID string
+	// Entrupy holds Entrupy's inputs; required for Entrupy.
+	Entrupy *EntrupyParams
+	// IDV holds IDV's inputs; nil uses the defaults given to WithIDV.
+	IDV *IDVParams
+	// Uqudo holds uqudo's inputs; nil uses the defaults given to WithUqudo.
+	Uqudo *UqudoParams
+}
+
+// EntrupyParams are the inputs of Entrupy's authorize-user call.
+type EntrupyParams struct {
+	// SDKAuthorizationRequest is the opaque string the Entrupy SDK produced.
+	// A grant answers this string only, so a grant is reused only for the
+	// same user and the same string.
+	SDKAuthorizationRequest string
+	// Email is the user's e-mail address; required by Entrupy.
+	Email string
+	// FirstName is optional; Entrupy fixes it on the user's first call.
+	FirstName string
+	// LastName is optional; Entrupy fixes it on the user's first call.
+	LastName string
+}
+
+// IDVParams are the inputs of an IDV handoff. Zero fields take the
+// defaults given to WithIDV.
+type IDVParams struct {
+	// WorkflowID names the IDV workflow to run; required here or in the defaults.
+	WorkflowID string
+	// Metadata is attached to the session; the user id is added as externalUserId.
+	Metadata map[string]any
+	// TTL is the ephemeral device's lifetime (whole seconds; 0 = the idv default).
+	TTL time.Duration
+}
+
+// UqudoParams are the inputs of a uqudo QR session.
+type UqudoParams struct {
+	// Data is the session configuration: a uqudo.SessionData or uqudo.RawSessionData.
+	Data uqudo.SessionInput
+}
+
+// validate checks what the broker itself needs; the vendor clients check
+// their own inputs before any network call.
+func validateUserID(id string) error {
+	switch {
+	case strings.TrimSpace(id) == "":
+		return httpx.Invalid("user_id", "is empty")
+	case len(id) > MaxUserIDLen:
+		return httpx.Invalid("user_id", "is longer than "+strconv.Itoa(MaxUserIDLen)+" bytes")
+	case !utf8.ValidString(id):
+		return httpx.Invalid("user_id", "is not valid UTF-8")
+	case strings.ContainsFunc(id, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		return httpx.Invalid("user_id", "contains control characters")
+	}
+	return nil
+}
+
+// variant is a stable 64-bit FNV-1a hash of the inputs that decide whether
+// a held grant answers a request (Entrupy's SDK request string, IDV's
+// workflow and ttl, uqudo's session data). It is the same in every process,
+// so replicas sharing a Store agree, and no input is kept as a key.
+type variant uint64
+
+func hashStrings(parts ...string) variant {
+	const offset, prime = 14695981039346656037, 1099511628211
+	h := uint64(offset)
+	for _, p := range parts {
+		for i := 0; i < len(p); i++ {
+			h ^= uint64(p[i])
+			h *= prime
+		}
+		h ^= 0xff // separator: ("ab","c") and ("a","bc") differ
+		h *= prime
+	}
+	return variant(h)
+}
