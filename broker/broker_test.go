@@ -320,7 +320,7 @@ func TestBroker_BadRequestsMakeNoCall(t *testing.T) {
 	}
 	assert.Zero(t, h.mt.GetTotalCallCount(), "no vendor call for bad input")
 
-	//nolint:staticcheck // a nil context is the bad input under test
+	//lint:ignore SA1012 a nil context is the bad input under test
 	_, err = b.Start(nil, request(broker.Sentiance, "user-000001"))
 	assert.ErrorIs(t, err, broker.ErrInvalidInput)
 	assert.ErrorIs(t, b.Invalidate(background, "acme", "user-000001"), broker.ErrInvalidInput)

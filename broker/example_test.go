@@ -3,8 +3,8 @@ package broker_test
 import (
 	"context"
 	"fmt"
-	"strings"
 	"net/http/httptest"
+	"strings"
 
 	"github.com/sdkbroker/sdkbroker/broker"
 	"github.com/sdkbroker/sdkbroker/entrupy"

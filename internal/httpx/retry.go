@@ -3,8 +3,8 @@ package httpx
 import (
 	"context"
 	"crypto/tls"
-	"log/slog"
 	"errors"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
