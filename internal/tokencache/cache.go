@@ -18,10 +18,13 @@ type FetchFunc[K comparable, V any] func(ctx context.Context, key K) (V, Expiry,
 
 // Cache holds short-lived values per key, fetching each one once however many callers want it and refreshing
 // it before it expires. It is safe for concurrent use. Create one with New or NewWithStore; call Close when done.
+//
+// K is used as a map key: like a map, a Cache whose K is an interface type panics on a key holding a value that
+// cannot be compared. Each Cache takes about 8 KiB of fixed memory (the striped hit counter) plus the entries.
 type Cache[K comparable, V any] struct {
 	// Read on every Get.
-	m     sync.Map // K -> *slot[K, V]
-	clock Clock    // nil: the real clock
+	read  atomic.Pointer[map[K]*slot[K, V]] // immutable; see index.go
+	clock Clock                             // nil: the real clock
 	base  time.Time
 
 	stats counters
@@ -30,8 +33,10 @@ type Cache[K comparable, V any] struct {
 	store Store[K, V] // nil: memory only
 	opt   options
 
-	evictMu sync.Mutex // guards ring and every write to m
-	ring    ring[K, V]
+	idxMu  sync.Mutex // guards all, ring and misses, and publishes read
+	all    map[K]*slot[K, V]
+	ring   ring[K, V]
+	misses int
 
 	background atomic.Int64 // background refreshes running
 
@@ -46,10 +51,10 @@ type Cache[K comparable, V any] struct {
 type slot[K comparable, V any] struct {
 	snap atomic.Pointer[snapshot[V]] // current value, nil when none
 	ref  atomic.Bool                 // used since the eviction hand last passed
-	gone atomic.Bool                 // removed from the map: later callers use a new slot
+	gone atomic.Bool                 // removed from the index: later callers use a new slot
 
 	key        K
-	prev, next *slot[K, V] // eviction ring, guarded by Cache.evictMu
+	prev, next *slot[K, V] // eviction ring, guarded by Cache.idxMu
 
 	mu      sync.Mutex // guards the fields below
 	call    *call[V]   // fetch under way, nil when none
@@ -87,7 +92,8 @@ func newCache[K comparable, V any](fetch FetchFunc[K, V], store Store[K, V], opt
 	if o.err != nil {
 		return nil, o.err
 	}
-	c := &Cache[K, V]{clock: o.clock, fetch: fetch, store: store, opt: o}
+	c := &Cache[K, V]{clock: o.clock, fetch: fetch, store: store, opt: o, all: map[K]*slot[K, V]{}}
+	c.read.Store(&map[K]*slot[K, V]{})
 	if c.clock == nil {
 		c.base = time.Now()
 	} else {
@@ -101,7 +107,7 @@ func newCache[K comparable, V any](fetch FetchFunc[K, V], store Store[K, V], opt
 // refresh starts in the background; otherwise Get waits for the key's one shared fetch, or until ctx is done
 // (then it returns ctx.Err() and the fetch goes on for the others). An error is the fetch's own error
 // (possibly remembered from a fetch less than the negative TTL ago), an error wrapping ErrFetchPanic,
-// ErrInvalidExpiry or ErrClosed, or ctx.Err().
+// ErrInvalidExpiry or ErrClosed, or ctx.Err(). A nil ctx gives an error when a fetch is needed, not a panic.
 func (c *Cache[K, V]) Get(ctx context.Context, key K) (V, error) {
 	v, _, err := c.GetInfo(ctx, key)
 	return v, err
@@ -110,32 +116,54 @@ func (c *Cache[K, V]) Get(ctx context.Context, key K) (V, error) {
 // GetInfo is Get that also tells when the value is due for refresh and when it expires, and whether it was
 // already held (Reused) or has just been fetched for this call.
 func (c *Cache[K, V]) GetInfo(ctx context.Context, key K) (V, Info, error) {
-	v, ok := c.m.Load(key)
-	if !ok {
-		return c.slowGet(ctx, key, nil)
+	s, snap := c.fresh(key)
+	if snap == nil {
+		return c.slowGet(ctx, key, s)
 	}
-	s := v.(*slot[K, V])
-	if snap := s.snap.Load(); snap != nil && c.now() < snap.refreshAt {
-		if !s.ref.Load() {
-			s.ref.Store(true)
-		}
-		c.stats.hits.add()
-		return snap.val, Info{Soft: snap.soft, Hard: snap.hard, Reused: true}, nil
+	return snap.val, Info{Soft: snap.soft, Hard: snap.hard, Reused: true}, nil
+}
+
+// Peek returns the value for key only if it is fresh, without fetching, waiting or allocating: the fresh path
+// of GetInfo, for callers that must check something about the value before deciding to go the slow way (the
+// broker compares the inputs a grant answers). A fresh value counts as a hit; otherwise Peek reports false and
+// counts nothing, and the caller is expected to call Get or GetInfo.
+func (c *Cache[K, V]) Peek(key K) (V, Info, bool) {
+	_, snap := c.fresh(key)
+	if snap == nil {
+		var zero V
+		return zero, Info{}, false
 	}
-	return c.slowGet(ctx, key, s)
+	return snap.val, Info{Soft: snap.soft, Hard: snap.hard, Reused: true}, true
+}
+
+// fresh is the fresh path: it returns the slot for key (nil if the read map has none) and, if its value is
+// fresh, the value, counting the hit. No lock, no allocation, one clock read.
+func (c *Cache[K, V]) fresh(key K) (*slot[K, V], *snapshot[V]) {
+	s := (*c.read.Load())[key]
+	if s == nil || s.gone.Load() {
+		return nil, nil
+	}
+	snap := s.snap.Load()
+	if snap == nil || c.now() >= snap.refreshAt {
+		return s, nil
+	}
+	if !s.ref.Load() {
+		s.ref.Store(true)
+	}
+	c.stats.hits.add()
+	return s, snap
 }
 
 // Invalidate drops the value for key, for example after its user reported it rejected, and deletes it from the
 // store if there is one (waiting up to the fetch timeout). A fetch already under way for the key still answers
 // the callers waiting for it, but calls made after Invalidate returns start a new fetch.
 func (c *Cache[K, V]) Invalidate(key K) {
-	c.evictMu.Lock()
-	if v, ok := c.m.Load(key); ok {
-		s := v.(*slot[K, V])
+	c.idxMu.Lock()
+	if s, ok := c.all[key]; ok {
 		c.removeLocked(s)
 		s.snap.Store(nil)
 	}
-	c.evictMu.Unlock()
+	c.idxMu.Unlock()
 	if c.store != nil {
 		c.storeDo(func(ctx context.Context) error { return c.store.Delete(ctx, key) })
 	}
@@ -150,18 +178,19 @@ func (c *Cache[K, V]) InvalidateIf(key K, match func(V) bool) bool {
 		return false
 	}
 	dropped := false
-	if v, ok := c.m.Load(key); ok {
-		s := v.(*slot[K, V])
+	c.idxMu.Lock()
+	s := c.all[key]
+	c.idxMu.Unlock()
+	if s != nil {
 		if snap := s.snap.Load(); snap != nil && match(snap.val) {
-			c.evictMu.Lock()
+			c.idxMu.Lock()
 			s.mu.Lock()
-			if s.snap.Load() == snap {
-				c.removeLocked(s)
+			if s.snap.Load() == snap && c.removeLocked(s) {
 				s.snap.Store(nil)
 				dropped = true
 			}
 			s.mu.Unlock()
-			c.evictMu.Unlock()
+			c.idxMu.Unlock()
 		}
 	}
 	if c.store != nil {
@@ -180,8 +209,8 @@ func (c *Cache[K, V]) InvalidateIf(key K, match func(V) bool) bool {
 
 // Len returns the number of keys held in memory, with or without a usable value.
 func (c *Cache[K, V]) Len() int {
-	c.evictMu.Lock()
-	defer c.evictMu.Unlock()
+	c.idxMu.Lock()
+	defer c.idxMu.Unlock()
 	return c.ring.n
 }
 

@@ -20,6 +20,9 @@ var ErrInvalidExpiry = errors.New("tokencache: fetched value expires within the 
 // error of a fetch that Close interrupted. Values already cached are still served after Close.
 var ErrClosed = errors.New("tokencache: cache closed")
 
+// errNilContext is returned by a Get that needs a fetch and was given a nil context.
+var errNilContext = errors.New("tokencache: nil context")
+
 // errGoexit is what waiters get when the fetch function called runtime.Goexit (t.FailNow in a test fetcher)
 // instead of returning.
 var errGoexit = errors.New("tokencache: fetch called runtime.Goexit")

@@ -23,6 +23,9 @@ type outcome[V any] struct {
 // slowGet serves a key that has no fresh value in memory (s is its slot, or nil if the lookup found none).
 func (c *Cache[K, V]) slowGet(ctx context.Context, key K, s *slot[K, V]) (V, Info, error) {
 	var zero V
+	if ctx == nil {
+		return zero, Info{}, errNilContext
+	}
 	if s == nil || s.gone.Load() {
 		s = c.insert(key)
 	} else if !s.ref.Load() {

@@ -159,3 +159,18 @@ func TestStore_InvalidateDeletesFromStore(t *testing.T) {
 	assert.False(t, ok)
 	assert.Equal(t, 0, c.Len())
 }
+
+func TestStore_EntryWithoutSoftIsAdoptedWhileFresh(t *testing.T) {
+	clk := newFakeClock()
+	store := newMemStore()
+	require.NoError(t, store.Save(context.Background(), "k", tokencache.Entry[string]{
+		Value: "shared", Hard: clk.Now().Add(time.Hour), // no Soft: derived, 48m from now
+	}))
+	var calls atomic.Int64
+	c := newStoreCache(t, minting(clk, time.Hour, &calls), store, tokencache.WithClock(clk))
+	v, info, err := c.GetInfo(context.Background(), "k")
+	require.NoError(t, err)
+	assert.Equal(t, "shared", v)
+	assert.True(t, info.Reused)
+	assert.Zero(t, calls.Load())
+}
