@@ -20,7 +20,7 @@ import (
 // Entrupy: the backend signs the SDK's authorization request; a second
 // Start for the same user and request reuses the signed request.
 func Example_entrupy() {
-	srv := httptest.NewServer(entrupytest.New("entrupy-api-token"))
+	srv := httptest.NewServer(entrupytest.New(entrupytest.WithAPIToken("entrupy-api-token")))
 	defer srv.Close()
 	client, err := entrupy.NewClient(entrupy.Credentials{APIToken: "entrupy-api-token"}, entrupy.WithBaseURL(srv.URL))
 	if err != nil {
@@ -50,7 +50,7 @@ func Example_entrupy() {
 // Sentiance: the backend asks for a user-creation code for its own user id;
 // the app hands it to the SDK. The code never prints.
 func Example_sentiance() {
-	fake := sentiancetest.StartServer("sentiance-api-key")
+	fake := sentiancetest.StartServer(sentiancetest.WithAPIKey("sentiance-api-key"))
 	defer fake.Close()
 	client, err := sentiance.NewClient(sentiance.Credentials{APIKey: "sentiance-api-key"}, sentiance.WithBaseURL(fake.URL))
 	if err != nil {

@@ -76,10 +76,10 @@ type harness struct {
 func newHarness(t testing.TB) *harness {
 	t.Helper()
 	h := &harness{t: t, clock: newClock(), mt: httpmock.NewMockTransport()}
-	h.ent = entrupytest.New(entrupyToken, entrupytest.WithClock(h.clock.Now))
-	h.sen = sentiancetest.New(sentianceKey, sentiancetest.WithClock(h.clock.Now))
+	h.ent = entrupytest.New(entrupytest.WithAPIToken(entrupyToken), entrupytest.WithClock(h.clock.Now))
+	h.sen = sentiancetest.New(sentiancetest.WithAPIKey(sentianceKey), sentiancetest.WithClock(h.clock.Now))
 	h.idv = idvtest.New(idvtest.WithAPIKey(idvKey), idvtest.WithClock(h.clock.Now))
-	h.uq = uqudotest.New(uqudotest.WithClock(h.clock))
+	h.uq = uqudotest.New(uqudotest.WithClock(h.clock.Now))
 	routes := map[string]httpmock.Responder{
 		"uqudo.test":     h.uq.Responder(),
 		"entrupy.test":   h.ent.Responder(),
@@ -121,7 +121,7 @@ func newHarness(t testing.TB) *harness {
 		idv.WithHTTPClient(hc), idv.WithRetry(fast()), idv.WithClock(h.clock.Now))
 	require.NoError(t, err)
 	h.uqudo, err = uqudo.NewClient(h.uq.Credentials(), uqudo.WithBaseURL("https://uqudo.test"),
-		uqudo.WithHTTPClient(hc), uqudo.WithRetry(fast()), uqudo.WithClock(h.clock))
+		uqudo.WithHTTPClient(hc), uqudo.WithRetry(fast()), uqudo.WithClock(h.clock.Now))
 	require.NoError(t, err)
 	t.Cleanup(h.uqudo.Close)
 	return h

@@ -19,10 +19,9 @@ func exampleClock() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.U
 
 // startFake serves a fake Entrupy on loopback and returns a client for it.
 func startFake(opts ...entrupytest.Option) (*entrupy.Client, *entrupytest.Fake, func()) {
-	const token = "example-api-token"
-	fake := entrupytest.New(token, append([]entrupytest.Option{entrupytest.WithClock(exampleClock)}, opts...)...)
+	fake := entrupytest.New(append([]entrupytest.Option{entrupytest.WithClock(exampleClock)}, opts...)...)
 	srv := httptest.NewServer(fake)
-	client, err := entrupy.NewClient(entrupy.Credentials{APIToken: token},
+	client, err := entrupy.NewClient(entrupy.Credentials{APIToken: entrupytest.DefaultAPIToken},
 		entrupy.WithBaseURL(srv.URL), entrupy.WithClock(exampleClock))
 	if err != nil {
 		log.Fatal(err)

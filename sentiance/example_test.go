@@ -32,7 +32,8 @@ func ExampleNewClient() {
 func ExampleClient_CreateAuthCode() {
 	// A fake Sentiance on loopback, with a fixed clock.
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	fake := sentiancetest.StartServer("my-secret-api-key", sentiancetest.WithClock(func() time.Time { return now }))
+	fake := sentiancetest.StartServer(sentiancetest.WithAPIKey("my-secret-api-key"),
+		sentiancetest.WithClock(func() time.Time { return now }))
 	defer fake.Close()
 
 	client, err := sentiance.NewClient(sentiance.Credentials{APIKey: "my-secret-api-key"}, sentiance.WithBaseURL(fake.URL))
@@ -58,9 +59,9 @@ func ExampleClient_CreateAuthCode() {
 // Calling CreateAuthCode again for an external id that is already linked
 // restores the same Sentiance user when the app's SDK redeems the code.
 func ExampleClient_CreateAuthCode_restore() {
-	fake := sentiancetest.StartServer("my-secret-api-key")
+	fake := sentiancetest.StartServer()
 	defer fake.Close()
-	client, err := sentiance.NewClient(sentiance.Credentials{APIKey: "my-secret-api-key"}, sentiance.WithBaseURL(fake.URL))
+	client, err := fake.NewClient() // the fake's URL and key (sentiancetest.DefaultAPIKey)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -86,9 +87,9 @@ func ExampleClient_CreateAuthCode_restore() {
 }
 
 func ExampleErrorCode() {
-	fake := sentiancetest.StartServer("my-secret-api-key")
+	fake := sentiancetest.StartServer()
 	defer fake.Close()
-	client, err := sentiance.NewClient(sentiance.Credentials{APIKey: "my-secret-api-key"}, sentiance.WithBaseURL(fake.URL))
+	client, err := fake.NewClient() // the fake's URL and key (sentiancetest.DefaultAPIKey)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -108,9 +109,9 @@ func ExampleErrorCode() {
 }
 
 func ExampleClient_LinkInstall() {
-	fake := sentiancetest.StartServer("my-secret-api-key")
+	fake := sentiancetest.StartServer()
 	defer fake.Close()
-	client, err := sentiance.NewClient(sentiance.Credentials{APIKey: "my-secret-api-key"}, sentiance.WithBaseURL(fake.URL))
+	client, err := fake.NewClient() // the fake's URL and key (sentiancetest.DefaultAPIKey)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -64,7 +64,7 @@ type Client struct {
 	hc         *httpx.Client
 	tokens     *tokencache.Cache[struct{}, *AccessToken]
 	verifier   *Verifier
-	clock      Clock
+	clock      func() time.Time
 	authURL    string
 	sessionURL string
 }
@@ -78,7 +78,7 @@ type config struct {
 	authURL    string
 	sessionURL string
 	apiURL     string
-	clock      Clock
+	clock      func() time.Time // nil: time.Now
 	leeway     time.Duration
 	jwksMin    time.Duration
 }
@@ -160,14 +160,15 @@ func WithMaxBodySize(n int64) Option {
 	return func(c *config) error { return c.http.SetMaxBodyBytes(n) }
 }
 
-// WithClock makes the client read the time from clk: token expiry (through
-// the token cache), Session.ExpiresAt and result exp/nbf checks. For tests.
-func WithClock(clk Clock) Option {
+// WithClock makes the client read the time from now (default time.Now):
+// token expiry (through the token cache), Session.ExpiresAt and result
+// exp/nbf checks. For tests. nil is an error.
+func WithClock(now func() time.Time) Option {
 	return func(c *config) error {
-		if clk == nil {
+		if now == nil {
 			return invalid("clock", "is nil")
 		}
-		c.clock = clk
+		c.clock = now
 		return nil
 	}
 }
@@ -210,7 +211,6 @@ func NewClient(creds Credentials, opts ...Option) (*Client, error) {
 		authURL:    DefaultAuthURL,
 		sessionURL: DefaultSessionURL,
 		apiURL:     DefaultAPIURL,
-		clock:      systemClock{},
 	}
 	for _, opt := range opts {
 		if opt == nil {
@@ -241,8 +241,10 @@ func NewClient(creds Credentials, opts ...Option) (*Client, error) {
 		sessionURL: cfg.sessionURL,
 	}
 	cacheOpts := []tokencache.Option{tokencache.WithNegativeTTL(TokenFailureBackoff), tokencache.WithMaxEntries(1)}
-	if _, isSystem := cfg.clock.(systemClock); !isSystem {
-		cacheOpts = append(cacheOpts, tokencache.WithClock(cfg.clock))
+	if cfg.clock != nil { // without one the cache reads the monotonic clock itself
+		cacheOpts = append(cacheOpts, tokencache.WithClock(clockFunc(cfg.clock)))
+	} else {
+		c.clock = time.Now
 	}
 	c.tokens, err = tokencache.New(c.fetchToken, cacheOpts...)
 	if err != nil {
@@ -311,3 +313,8 @@ func (c *Client) send(ctx context.Context, req *httpx.Request, tok *AccessToken,
 }
 
 func invalid(field, reason string) error { return httpx.Invalid(field, reason) }
+
+// clockFunc adapts a WithClock func to the token cache's Clock interface.
+type clockFunc func() time.Time
+
+func (f clockFunc) Now() time.Time { return f() }

@@ -76,12 +76,12 @@ func mockClient(t *testing.T, mt *httpmock.MockTransport, opts ...uqudo.Option) 
 	return c
 }
 
-// fakeClient starts a fake on a real socket and a client pointed at it.
+// fakeClient starts a fake on a real socket and a client pointed at it,
+// sharing the fake's clock when fakeOpts set one.
 func fakeClient(t *testing.T, fakeOpts []uqudotest.Option, opts ...uqudo.Option) (*uqudotest.Server, *uqudo.Client) {
 	t.Helper()
 	srv := uqudotest.NewServer(t, fakeOpts...)
-	base := []uqudo.Option{uqudo.WithBaseURL(srv.URL), uqudo.WithRetry(2, time.Millisecond, 5*time.Millisecond)}
-	c, err := uqudo.NewClient(srv.Credentials(), append(base, opts...)...)
+	c, err := srv.NewClient(append([]uqudo.Option{uqudo.WithRetry(2, time.Millisecond, 5*time.Millisecond)}, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
 	return srv, c

@@ -117,7 +117,7 @@ func TestClient_DeleteInfo(t *testing.T) {
 // End to end over a socket: create, complete, fetch, purge.
 func TestClient_Info_Fake(t *testing.T) {
 	clock := newClock()
-	srv, c := fakeClient(t, []uqudotest.Option{uqudotest.WithClock(clock)}, uqudo.WithClock(clock))
+	srv, c := fakeClient(t, []uqudotest.Option{uqudotest.WithClock(clock.Now)})
 	ctx := context.Background()
 	s, err := c.CreateSession(ctx, uqudo.SessionData{Documents: []uqudo.Document{{DocumentType: uqudo.DocumentTypeSAUID}}})
 	require.NoError(t, err)

@@ -102,7 +102,7 @@ func (c *Client) CreateSession(ctx context.Context, data SessionInput) (*Session
 		ID:                        out.SessionID,
 		QRCodeText:                out.QRCodeText,
 		QRCodeTextWithDynamicLink: out.QRCodeTextWithDynamicLink,
-		ExpiresAt:                 c.clock.Now().Round(0).Add(SessionLifetime),
+		ExpiresAt:                 c.clock().Round(0).Add(SessionLifetime),
 	}, nil
 }
 

@@ -20,7 +20,7 @@ const sessionURL = sessionBase + "api/v1/session"
 func TestClient_CreateSession_Request(t *testing.T) {
 	mt := newMock(t)
 	clock := newClock()
-	c := mockClient(t, mt, uqudo.WithClock(clock))
+	c := mockClient(t, mt, uqudo.WithClock(clock.Now))
 	var body map[string]string
 	var authz, contentType string
 	mt.RegisterResponder(http.MethodPost, sessionURL, func(r *http.Request) (*http.Response, error) {

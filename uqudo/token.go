@@ -130,7 +130,7 @@ func (c *Client) fetchToken(ctx context.Context, _ struct{}) (*AccessToken, toke
 	if err != nil {
 		return nil, tokencache.Expiry{}, tokenError(err)
 	}
-	now := c.clock.Now().Round(0)
+	now := c.clock().Round(0)
 	tok := &AccessToken{
 		Token:     out.AccessToken,
 		Type:      out.TokenType,

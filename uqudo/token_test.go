@@ -35,7 +35,7 @@ func TestClient_AccessToken_Request(t *testing.T) {
 		return httpmock.NewStringResponse(200, `{"access_token":"`+testToken+`","token_type":"bearer","expires_in":1800,"scope":"read","jti":"x"}`), nil
 	})
 	c, err := uqudo.NewClient(testCreds, uqudo.WithHTTPClient(&http.Client{Transport: mt}),
-		uqudo.WithAuthURL(authBase), uqudo.WithClock(clock))
+		uqudo.WithAuthURL(authBase), uqudo.WithClock(clock.Now))
 	require.NoError(t, err)
 	defer c.Close()
 
@@ -86,7 +86,7 @@ func TestClient_AccessToken_Responses(t *testing.T) {
 			clock := newClock()
 			mt.RegisterResponder(http.MethodPost, authBase+"api/oauth/token", httpmock.NewStringResponder(tc.status, tc.body))
 			c, err := uqudo.NewClient(testCreds, uqudo.WithHTTPClient(&http.Client{Transport: mt}),
-				uqudo.WithAuthURL(authBase), uqudo.WithClock(clock), uqudo.WithRetry(1, time.Millisecond, time.Millisecond))
+				uqudo.WithAuthURL(authBase), uqudo.WithClock(clock.Now), uqudo.WithRetry(1, time.Millisecond, time.Millisecond))
 			require.NoError(t, err)
 			defer c.Close()
 			tok, err := c.AccessToken(context.Background())
@@ -107,7 +107,7 @@ func TestClient_AccessToken_Responses(t *testing.T) {
 // the remembered error without a request.
 func TestClient_BadCredentials_NotRetriedInALoop(t *testing.T) {
 	clock := newClock()
-	srv := uqudotest.NewServer(t, uqudotest.WithClock(clock))
+	srv := uqudotest.NewServer(t, uqudotest.WithClock(clock.Now))
 	c, err := uqudo.NewClient(uqudo.Credentials{ClientID: uqudotest.DefaultClientID, ClientSecret: "wrong-secret-123"},
 		uqudo.WithBaseURL(srv.URL), uqudo.WithRetry(3, time.Millisecond, time.Millisecond))
 	require.NoError(t, err)
@@ -152,7 +152,7 @@ func TestClient_TokenReuse_100Calls(t *testing.T) {
 // Past its expiry the token is refreshed exactly once, however many callers.
 func TestClient_TokenExpiry_OneRefresh(t *testing.T) {
 	clock := newClock()
-	srv, c := fakeClient(t, []uqudotest.Option{uqudotest.WithClock(clock), uqudotest.WithExpiresInString()}, uqudo.WithClock(clock))
+	srv, c := fakeClient(t, []uqudotest.Option{uqudotest.WithClock(clock.Now), uqudotest.WithExpiresInString()})
 	ctx := context.Background()
 	first, err := c.AccessToken(ctx)
 	require.NoError(t, err)
@@ -182,7 +182,7 @@ func TestClient_TokenExpiry_OneRefresh(t *testing.T) {
 // background refresh replaces it.
 func TestClient_TokenRefreshAhead(t *testing.T) {
 	clock := newClock()
-	srv, c := fakeClient(t, []uqudotest.Option{uqudotest.WithClock(clock)}, uqudo.WithClock(clock))
+	srv, c := fakeClient(t, []uqudotest.Option{uqudotest.WithClock(clock.Now)})
 	ctx := context.Background()
 	first, err := c.AccessToken(ctx)
 	require.NoError(t, err)
@@ -280,7 +280,7 @@ func TestClient_Close_NoGoroutineLeak(t *testing.T) {
 		return httpmock.NewStringResponse(200, `{"access_token":"`+testToken+`","expires_in":1800}`), nil
 	})
 	c, err := uqudo.NewClient(testCreds, uqudo.WithHTTPClient(&http.Client{Transport: mt}),
-		uqudo.WithAuthURL(authBase), uqudo.WithClock(clock), uqudo.WithRetry(0, 0, 0))
+		uqudo.WithAuthURL(authBase), uqudo.WithClock(clock.Now), uqudo.WithRetry(0, 0, 0))
 	require.NoError(t, err)
 	_, err = c.AccessToken(context.Background())
 	require.NoError(t, err)

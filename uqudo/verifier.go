@@ -41,15 +41,6 @@ const (
 	jwksFetchTimeout = 30 * time.Second
 )
 
-// Clock tells the time; inject one in tests so expiry needs no sleeping.
-type Clock interface {
-	Now() time.Time
-}
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time { return time.Now() }
-
 // VerifierConfig configures a [Verifier]. The zero value verifies against
 // uqudo's JWKS ([DefaultJWKSURL]) with [DefaultLeeway] and
 // [DefaultJWKSMinRefresh], without an audience check.
@@ -64,8 +55,9 @@ type VerifierConfig struct {
 	// Leeway is the clock skew tolerated on exp, nbf and iat; 0 means
 	// [DefaultLeeway]; it must not be negative.
 	Leeway time.Duration
-	// Clock tells the time (default the system clock).
-	Clock Clock
+	// Clock tells the time (nil: time.Now); inject one in tests so expiry
+	// needs no sleeping.
+	Clock func() time.Time
 	// MinRefreshInterval is the least time between two JWKS downloads; 0
 	// means [DefaultJWKSMinRefresh].
 	MinRefreshInterval time.Duration
@@ -105,7 +97,7 @@ type Verifier struct {
 	jwksPath   string // relative to baseURL
 	audience   string
 	leeway     time.Duration
-	clock      Clock
+	clock      func() time.Time
 	minRefresh time.Duration
 
 	mu sync.Mutex // guards st
@@ -180,7 +172,7 @@ func newVerifier(hc *httpx.Client, baseURL, jwksPath string, cfg VerifierConfig)
 		v.minRefresh = DefaultJWKSMinRefresh
 	}
 	if v.clock == nil {
-		v.clock = systemClock{}
+		v.clock = time.Now
 	}
 	return v, nil
 }
@@ -265,7 +257,7 @@ func (v *Verifier) verify(ctx context.Context, jws string, expect expectFunc) (*
 }
 
 func (v *Verifier) checkTimes(r *Result) error {
-	now := v.clock.Now()
+	now := v.clock()
 	switch {
 	case !r.ExpiresAt.IsZero() && now.After(r.ExpiresAt.Add(v.leeway)):
 		return wrapf(ErrExpiredResult, "exp is past (leeway %s)", v.leeway)
@@ -289,7 +281,7 @@ func (v *Verifier) key(ctx context.Context, kid string) (*rsa.PublicKey, error) 
 	}
 	f := v.st.inflight
 	if f == nil {
-		if v.st.fetched && v.clock.Now().Sub(v.st.lastFetch) < v.minRefresh {
+		if v.st.fetched && v.clock().Sub(v.st.lastFetch) < v.minRefresh {
 			lastErr := v.st.lastErr
 			v.mu.Unlock()
 			if lastErr != nil {
@@ -298,7 +290,7 @@ func (v *Verifier) key(ctx context.Context, kid string) (*rsa.PublicKey, error) 
 			return nil, wrapf(ErrUnknownKey, "kid %q not in the JWKS (refreshed less than %s ago)", capString(kid, 64), v.minRefresh)
 		}
 		f = &flight{done: make(chan struct{})}
-		v.st.inflight, v.st.fetched, v.st.lastFetch = f, true, v.clock.Now()
+		v.st.inflight, v.st.fetched, v.st.lastFetch = f, true, v.clock()
 		go v.refresh(context.WithoutCancel(ctx), f)
 	}
 	v.mu.Unlock()

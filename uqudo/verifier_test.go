@@ -46,9 +46,9 @@ func jwksURL(base string) string { return base + "/api/.well-known/jwks.json" }
 // sharing clock.
 func newVerifier(t *testing.T, clock *fakeClock, cfg uqudo.VerifierConfig) (*uqudotest.Server, *uqudo.Verifier) {
 	t.Helper()
-	srv := uqudotest.NewServer(t, uqudotest.WithClock(clock))
+	srv := uqudotest.NewServer(t, uqudotest.WithClock(clock.Now))
 	cfg.JWKSURL = jwksURL(srv.URL)
-	cfg.Clock = clock
+	cfg.Clock = clock.Now
 	cfg.Retry = &uqudo.RetryPolicy{MaxRetries: 2, MinWait: time.Millisecond, MaxWait: 2 * time.Millisecond}
 	v, err := uqudo.NewVerifier(cfg)
 	require.NoError(t, err)
@@ -373,7 +373,7 @@ func TestVerifier_JWKSKeyFilter(t *testing.T) {
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(raw) }))
 	defer ts.Close()
 	clock := newClock()
-	v, err := uqudo.NewVerifier(uqudo.VerifierConfig{JWKSURL: ts.URL + "/keys.json", Clock: clock})
+	v, err := uqudo.NewVerifier(uqudo.VerifierConfig{JWKSURL: ts.URL + "/keys.json", Clock: clock.Now})
 	require.NoError(t, err)
 	for kid, want := range map[string]error{
 		"good": nil, "bare": nil,

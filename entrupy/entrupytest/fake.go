@@ -3,13 +3,19 @@
 // Entrupy account.
 //
 // A [Fake] is an http.Handler serving the routes of package entrupy (the
-// Route* constants): it checks "Authorization: Token <token>" exactly,
+// Route* constants): it checks "Authorization: Token <token>" exactly (the
+// token is [DefaultAPIToken] unless [WithAPIToken] sets another),
 // validates authorize-user bodies as Entrupy documents them, issues random
 // opaque signed requests with exp / soft_exp, fixes a user's names on their
 // first call, stores support messages, replies and escalations, serves
 // authentications, and can be told to fail the next calls. Serve it over a
 // socket with [NewServer] (tests) or httptest.NewServer (demos), or plug it
-// into an httpmock transport with [Fake.Responder].
+// into an httpmock transport with [Fake.Responder]. [Server.NewClient]
+// returns an entrupy client already pointed at a server, with its token and
+// clock:
+//
+//	srv := entrupytest.NewServer(t, entrupytest.WithClock(clock))
+//	client, err := srv.NewClient()
 //
 // Errors are JSON objects {"code": "...", "detail": "..."} with the status
 // the real API would use (400, 401, 404, 409, 413, 415; see the Code*
@@ -40,6 +46,9 @@ import (
 
 // Defaults of a new Fake.
 const (
+	// DefaultAPIToken is the API token a Fake accepts unless [WithAPIToken]
+	// says otherwise. It is not a real credential.
+	DefaultAPIToken = "entrupytest-api-token-4b7d2e91"
 	// DefaultTokenLifetime is the time from issue to "exp".
 	DefaultTokenLifetime = 24 * time.Hour
 	// DefaultSoftWindow is the time from "soft_exp" to "exp".
@@ -120,6 +129,17 @@ type item struct {
 // Option configures a Fake.
 type Option func(*Fake)
 
+// WithAPIToken sets the API token the fake accepts, as
+// "Authorization: Token <token>" (default [DefaultAPIToken]). An empty token
+// keeps the default.
+func WithAPIToken(token string) Option {
+	return func(f *Fake) {
+		if token != "" {
+			f.token = token
+		}
+	}
+}
+
 // WithClock sets the fake's clock (default time.Now), used for exp,
 // soft_exp and message times.
 func WithClock(now func() time.Time) Option {
@@ -164,11 +184,12 @@ func WithPageSize(n int) Option {
 	}
 }
 
-// New returns a fake that accepts "Authorization: Token <apiToken>" and
-// nothing else. With an empty apiToken every call is answered 401.
-func New(apiToken string, opts ...Option) *Fake {
+// New returns a fake that accepts "Authorization: Token <token>", where the
+// token is [DefaultAPIToken] or the one given to [WithAPIToken], and nothing
+// else.
+func New(opts ...Option) *Fake {
 	f := &Fake{
-		token:      apiToken,
+		token:      DefaultAPIToken,
 		now:        time.Now,
 		lifetime:   DefaultTokenLifetime,
 		softWindow: DefaultSoftWindow,
@@ -366,7 +387,7 @@ func (f *Fake) route(name string, h http.HandlerFunc) http.Handler {
 // authorized checks for exactly one "Authorization: Token <token>".
 func (f *Fake) authorized(r *http.Request) bool {
 	vals := r.Header.Values("Authorization")
-	if f.token == "" || len(vals) != 1 {
+	if len(vals) != 1 {
 		return false
 	}
 	return subtle.ConstantTimeCompare([]byte(vals[0]), []byte("Token "+f.token)) == 1

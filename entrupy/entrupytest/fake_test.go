@@ -142,11 +142,87 @@ func TestFake_ChecksAuthorization(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 
-	// An empty fake token accepts nothing.
+	// An empty token given to WithAPIToken keeps the default; "Token " alone
+	// is still refused.
+	empty := entrupytest.New(entrupytest.WithAPIToken(""))
 	req.Header.Set("Authorization", "Token ")
-	resp, err = entrupytest.New("").Responder()(req)
+	resp, err = empty.Responder()(req)
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	req.Header.Set("Authorization", "Token "+entrupytest.DefaultAPIToken)
+	resp, err = empty.Responder()(req)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusNotFound, resp.StatusCode, "authorized, unknown item")
+}
+
+func TestFake_WithAPIToken(t *testing.T) {
+	ctx := context.Background()
+
+	// By default New and NewServer accept DefaultAPIToken.
+	s := entrupytest.NewServer(t)
+	assert.Equal(t, entrupytest.DefaultAPIToken, s.APIToken)
+	_, err := newClient(t, s).AuthorizeUser(ctx, params("user-0001"))
+	require.NoError(t, err)
+
+	// WithAPIToken replaces it: the new token works, the default does not.
+	const custom = "tok_custom_0a1b2c3d4e5f"
+	s = entrupytest.NewServer(t, entrupytest.WithAPIToken(custom))
+	assert.Equal(t, custom, s.APIToken)
+	_, err = newClient(t, s).AuthorizeUser(ctx, params("user-0001"))
+	require.NoError(t, err)
+	status, _ := raw(t, s, http.MethodGet, "/v2/authentications/ent_1", "Token "+custom, "", "")
+	assert.Equal(t, http.StatusNotFound, status)
+	status, m := raw(t, s, http.MethodGet, "/v2/authentications/ent_1", "Token "+entrupytest.DefaultAPIToken, "", "")
+	assert.Equal(t, http.StatusUnauthorized, status)
+	assert.Equal(t, entrupytest.CodeAuthenticationFailed, m["code"])
+	c, err := entrupy.NewClient(entrupy.Credentials{APIToken: entrupytest.DefaultAPIToken}, entrupy.WithBaseURL(s.URL))
+	require.NoError(t, err)
+	_, err = c.AuthorizeUser(ctx, params("user-0003"))
+	assert.ErrorIs(t, err, entrupy.ErrUnauthorized)
+}
+
+func TestServer_NewClient(t *testing.T) {
+	ctx := context.Background()
+
+	// The client gets the server's URL, the fake's token and the fake's clock:
+	// without exp / soft_exp from the fake, the client derives them from the
+	// fake's clock.
+	s := entrupytest.NewServer(t, entrupytest.WithClock(clock), entrupytest.WithoutExpiry())
+	c, err := s.NewClient()
+	require.NoError(t, err)
+	tok, err := c.AuthorizeUser(ctx, params("user-0001"))
+	require.NoError(t, err)
+	assert.Equal(t, now.Add(24*time.Hour), tok.ExpiresAt)
+	assert.Equal(t, 1, s.Calls(entrupy.RouteAuthorizeUser))
+
+	// It retries fast by default: two 503s and a success.
+	s.SetRetryAfter(0)
+	s.AddAuthentication(entrupy.Authentication{EntrupyID: "ent_1"})
+	s.FailNext(2, http.StatusServiceUnavailable)
+	start := time.Now()
+	_, err = c.GetAuthentication(ctx, "ent_1")
+	require.NoError(t, err)
+	assert.Less(t, time.Since(start), 5*time.Second)
+	assert.Equal(t, 3, s.Calls(entrupy.RouteGetAuthentication))
+
+	// The caller's options come last and win.
+	noRetry, err := s.NewClient(entrupy.WithRetry(0, 0, 0))
+	require.NoError(t, err)
+	s.FailNext(1, http.StatusServiceUnavailable)
+	_, err = noRetry.GetAuthentication(ctx, "ent_1")
+	assert.ErrorIs(t, err, entrupy.ErrServer)
+	assert.Equal(t, 4, s.Calls(entrupy.RouteGetAuthentication))
+
+	later := now.Add(time.Hour)
+	own, err := s.NewClient(entrupy.WithClock(func() time.Time { return later }))
+	require.NoError(t, err)
+	tok, err = own.AuthorizeUser(ctx, params("user-0001"))
+	require.NoError(t, err)
+	assert.Equal(t, later.Add(24*time.Hour), tok.ExpiresAt)
+
+	// A bad option is reported.
+	_, err = s.NewClient(entrupy.WithBaseURL("::not a url"))
+	assert.Error(t, err)
 }
 
 func TestFake_ValidatesAuthorizeUserBody(t *testing.T) {
@@ -337,7 +413,7 @@ func TestFake_FailNext(t *testing.T) {
 }
 
 func TestFake_Responder(t *testing.T) {
-	f := entrupytest.New("tok_responder_123456", entrupytest.WithClock(clock))
+	f := entrupytest.New(entrupytest.WithAPIToken("tok_responder_123456"), entrupytest.WithClock(clock))
 	mt := httpmock.NewMockTransport()
 	mt.RegisterNoResponder(f.Responder())
 	c, err := entrupy.NewClient(entrupy.Credentials{APIToken: "tok_responder_123456"}, entrupy.WithClock(clock),

@@ -17,31 +17,32 @@ type Server struct {
 	*Fake
 	// URL is the base URL to give entrupy.WithBaseURL.
 	URL string
-	// APIToken is the token the fake accepts (random per server).
+	// APIToken is the token the fake accepts: [DefaultAPIToken], or the one
+	// given to [WithAPIToken].
 	APIToken string
 }
 
-// NewServer starts a fake with a random API token on a loopback httptest
-// server that is closed when t's test ends.
+// NewServer starts a fake configured by opts (so accepting [DefaultAPIToken]
+// unless [WithAPIToken] is given) on a loopback httptest server that is
+// closed when t's test ends.
 func NewServer(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	token := randomToken("entrupytest_")
-	f := New(token, opts...)
+	f := New(opts...)
 	ts := httptest.NewServer(f)
 	t.Cleanup(ts.Close)
-	return &Server{Fake: f, URL: ts.URL, APIToken: token}
+	return &Server{Fake: f, URL: ts.URL, APIToken: f.token}
 }
 
-// NewClient returns an entrupy client for the server: its URL and token,
-// the fake's clock (so expiries agree), and fast retries (2 retries, 1 to
-// 10 ms). opts are applied after these, so they may override them.
+// NewClient returns an entrupy client for the server: its URL, the fake's
+// token, the fake's clock (so expiries agree), and fast retries (2 retries,
+// 1 to 10 ms). opts are applied after these, so they may override them.
 func (s *Server) NewClient(opts ...entrupy.Option) (*entrupy.Client, error) {
 	all := append([]entrupy.Option{
 		entrupy.WithBaseURL(s.URL),
 		entrupy.WithRetry(2, time.Millisecond, 10*time.Millisecond),
 		entrupy.WithClock(s.now),
 	}, opts...)
-	return entrupy.NewClient(entrupy.Credentials{APIToken: s.APIToken}, all...)
+	return entrupy.NewClient(entrupy.Credentials{APIToken: s.token}, all...)
 }
 
 // SignWebhook returns the Entrupy-Signature header value for body under

@@ -30,9 +30,6 @@ import (
 	"github.com/sdkbroker/sdkbroker/entrupy/entrupytest"
 )
 
-// fakeToken is the API token the demo fake accepts.
-const fakeToken = "demo-fake-api-token"
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -47,9 +44,9 @@ func run(ctx context.Context, w io.Writer, getenv func(string) string) error {
 	token := getenv("ENTRUPY_API_TOKEN")
 	var opts []entrupy.Option
 	if token == "" {
-		srv := httptest.NewServer(entrupytest.New(fakeToken))
+		srv := httptest.NewServer(entrupytest.New())
 		defer srv.Close()
-		token = fakeToken
+		token = entrupytest.DefaultAPIToken
 		opts = append(opts, entrupy.WithBaseURL(srv.URL))
 		fmt.Fprintln(w, "ENTRUPY_API_TOKEN is not set: using the in-memory fake Entrupy on", srv.URL)
 	} else if base := getenv("ENTRUPY_BASE_URL"); base != "" {

@@ -24,7 +24,7 @@ func TestRun_WithoutTokenUsesFake(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, s)
 		}
 	}
-	if strings.Contains(s, "sr1.") || strings.Contains(s, fakeToken) {
+	if strings.Contains(s, "sr1.") || strings.Contains(s, entrupytest.DefaultAPIToken) {
 		t.Error("output shows the signed request or the token")
 	}
 }

@@ -30,9 +30,6 @@ func main() {
 	}
 }
 
-// demoKey is the fake's API key; it is not a real credential.
-const demoKey = "demo-key-for-the-local-fake"
-
 func run(ctx context.Context, out io.Writer, getenv func(string) string) error {
 	externalID := getenv("SENTIANCE_EXTERNAL_ID")
 	if externalID == "" {
@@ -40,13 +37,17 @@ func run(ctx context.Context, out io.Writer, getenv func(string) string) error {
 	}
 	key := getenv("SENTIANCE_API_KEY")
 	opts := []sentiance.Option{sentiance.WithUserAgent("sdkbroker-example/1")}
-	var fake *sentiancetest.Server
+	var (
+		fake   *sentiancetest.Server
+		client *sentiance.Client
+		err    error
+	)
 	if key == "" {
-		fake = sentiancetest.StartServer(demoKey)
+		// The fake accepts sentiancetest.DefaultAPIKey; NewClient uses it.
+		fake = sentiancetest.StartServer()
 		defer fake.Close()
-		key = demoKey
-		opts = append(opts, sentiance.WithBaseURL(fake.URL))
 		fmt.Fprintln(out, "SENTIANCE_API_KEY is not set: using the local fake Sentiance")
+		client, err = fake.NewClient(opts...)
 	} else {
 		if r := getenv("SENTIANCE_REGION"); r != "" {
 			opts = append(opts, sentiance.WithRegion(sentiance.Region(r)))
@@ -54,8 +55,8 @@ func run(ctx context.Context, out io.Writer, getenv func(string) string) error {
 		if u := getenv("SENTIANCE_BASE_URL"); u != "" {
 			opts = append(opts, sentiance.WithBaseURL(u))
 		}
+		client, err = sentiance.NewClient(sentiance.Credentials{APIKey: key}, opts...)
 	}
-	client, err := sentiance.NewClient(sentiance.Credentials{APIKey: key}, opts...)
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ func TestRun_Fake(t *testing.T) {
 	if hex64.MatchString(got) {
 		t.Errorf("output contains something code-shaped:\n%s", got)
 	}
-	if strings.Contains(got, demoKey) {
+	if strings.Contains(got, sentiancetest.DefaultAPIKey) {
 		t.Error("output contains the key")
 	}
 }
@@ -44,7 +44,7 @@ func TestRun_Fake(t *testing.T) {
 // SENTIANCE_BASE_URL.
 func TestRun_WithKey(t *testing.T) {
 	const key = "sk_example_test_key_123456"
-	srv := sentiancetest.NewServer(t, key)
+	srv := sentiancetest.NewServer(t, sentiancetest.WithAPIKey(key))
 	var out bytes.Buffer
 	err := run(context.Background(), &out, env(map[string]string{
 		"SENTIANCE_API_KEY":     key,
@@ -73,7 +73,7 @@ func TestRun_Errors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "region") {
 		t.Errorf("got %v, want a region error", err)
 	}
-	srv := sentiancetest.NewServer(t, "another-key-000000")
+	srv := sentiancetest.NewServer(t, sentiancetest.WithAPIKey("another-key-000000"))
 	err = run(context.Background(), &out, env(map[string]string{"SENTIANCE_API_KEY": "sk_example_test_key_123456", "SENTIANCE_BASE_URL": srv.URL}))
 	if err == nil || strings.Contains(err.Error(), "sk_example_test_key_123456") {
 		t.Errorf("got %v, want an unauthorized error without the key", err)

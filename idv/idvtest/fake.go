@@ -2,8 +2,13 @@
 // initiation API, for tests and demos of code that uses package idv.
 //
 // A [Fake] is an http.Handler. Serve it with [NewServer] (a real loopback
-// socket; the client then needs idv.WithInsecureHTTP, since it is plain
-// http), or plug [Fake.Responder] into an httpmock transport without a
+// socket) and get a client for it from [Server.NewClient]:
+//
+//	srv := idvtest.NewServer(t)
+//	client, err := srv.NewClient()
+//
+// (a client built by hand needs idv.WithInsecureHTTP, since the server is
+// plain http), or plug [Fake.Responder] into an httpmock transport without a
 // socket. It keeps the platform's two credentials apart, like the real one:
 //
 //   - the API key ("Authorization: ApiKey <key>") creates devices and deep
@@ -72,15 +77,23 @@ const maxBody = 1 << 20
 // Option configures a Fake.
 type Option func(*Fake)
 
-// WithAPIKey sets the API key the fake accepts.
-func WithAPIKey(key string) Option { return func(f *Fake) { f.apiKey = key } }
+// WithAPIKey sets the API key the fake accepts (default [DefaultAPIKey]). An
+// empty key keeps the default.
+func WithAPIKey(key string) Option {
+	return func(f *Fake) {
+		if key != "" {
+			f.apiKey = key
+		}
+	}
+}
 
 // WithAuthScheme sets the scheme the fake expects before the API key
 // (default idv.DefaultAuthScheme); empty expects the bare key.
 func WithAuthScheme(scheme string) Option { return func(f *Fake) { f.scheme = scheme } }
 
 // WithClock sets the fake's clock, which decides when device tokens expire
-// (default time.Now).
+// (default time.Now); nil keeps the default. [Server.NewClient] gives the
+// same clock to the client.
 func WithClock(now func() time.Time) Option {
 	return func(f *Fake) {
 		if now != nil {
@@ -118,7 +131,7 @@ type failure struct {
 	retryAfter time.Duration
 }
 
-// New returns an empty fake accepting [DefaultAPIKey].
+// New returns an empty fake accepting [DefaultAPIKey] (see [WithAPIKey]).
 func New(opts ...Option) *Fake {
 	f := &Fake{
 		apiKey:   DefaultAPIKey,

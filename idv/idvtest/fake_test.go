@@ -1,6 +1,7 @@
 package idvtest_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -283,4 +284,37 @@ func TestFake_ResponderAndServer(t *testing.T) {
 	defer resp2.Body.Close()
 	assert.Equal(t, 200, resp2.StatusCode)
 	assert.Equal(t, 1, srv.Calls(idvtest.RouteCreateDevice))
+}
+
+func TestServer_NewClient(t *testing.T) {
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	srv := idvtest.NewServer(t, idvtest.WithAPIKey("k-123456"), idvtest.WithAuthScheme(""),
+		idvtest.WithClock(func() time.Time { return now }))
+	c, err := srv.NewClient(idv.WithRetry(0, 0, 0))
+	require.NoError(t, err)
+	assert.Equal(t, srv.URL, strings.TrimSuffix(c.BaseURL().String(), "/"))
+
+	// The fake's key and scheme: the whole initiation goes through.
+	h, err := c.Initiate(context.Background(), idv.InitiateParams{WorkflowID: "kyc", ExternalUserID: "user-42"})
+	require.NoError(t, err)
+	// The fake's clock: the client computes the device's expiry from it.
+	assert.Equal(t, now.Add(idv.DefaultTTL), h.Device.ExpiresAt)
+	rec, ok := srv.Session(h.Session.ID)
+	require.True(t, ok)
+	assert.Equal(t, "user-42", rec.Metadata["externalUserId"])
+
+	// The caller's options come after the defaults.
+	other, err := srv.NewClient(idv.WithAuthScheme("Bearer"), idv.WithRetry(0, 0, 0))
+	require.NoError(t, err)
+	_, err = other.CreateEphemeralDevice(context.Background(), time.Minute)
+	require.ErrorIs(t, err, idv.ErrUnauthorized)
+
+	_, err = srv.NewClient(nil)
+	require.Error(t, err, "a bad option is the client's error")
+}
+
+func TestWithAPIKey_EmptyKeepsDefault(t *testing.T) {
+	f := idvtest.New(idvtest.WithAPIKey(""), idvtest.WithClock(nil))
+	status, _, _ := do(t, f, http.MethodPost, "http://example.com/api/device/ephemeral", apiKeyHeader, `{"ttl":60}`)
+	assert.Equal(t, http.StatusOK, status)
 }

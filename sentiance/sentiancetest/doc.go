@@ -4,10 +4,15 @@
 // [New] returns a [Fake], an http.Handler serving POST /users/auth-code,
 // POST /v2/users/{install_id}/link and DELETE /users/{user_id} at the root of
 // its URL; [NewServer] runs one on a loopback httptest server for the length
-// of a test (and [StartServer] for programs), and [Fake.Responder] plugs it
-// into an httpmock.MockTransport without a socket.
+// of a test (and [StartServer] for programs), [Server.NewClient] returns a
+// sentiance client pointed at it with its key, and [Fake.Responder] plugs it
+// into an httpmock.MockTransport without a socket:
 //
-// The fake checks "Authorization: Bearer <key>", issues 64-hex-digit codes
+//	srv := sentiancetest.NewServer(t, sentiancetest.WithClock(clock))
+//	client, err := srv.NewClient()
+//
+// The fake checks "Authorization: Bearer <key>" (the key is [DefaultAPIKey]
+// unless [WithAPIKey] sets another), issues 64-hex-digit codes
 // that expire after [DefaultCodeTTL] (or [WithCodeTTL], read against
 // [WithClock]), and answers errors in Sentiance's {"message", "errorCode",
 // "ref"} format. As with Sentiance, a code creates or restores the user only

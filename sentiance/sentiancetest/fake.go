@@ -26,6 +26,10 @@ const (
 	RouteDeleteUser = "DELETE /users/{user_id}"
 )
 
+// DefaultAPIKey is the API key a Fake accepts, as "Authorization: Bearer
+// <key>", unless [WithAPIKey] says otherwise. It is not a real credential.
+const DefaultAPIKey = "sentiancetest-api-key-8e2f41c7"
+
 // DefaultCodeTTL is how long the fake's authentication codes live, like
 // Sentiance's (about ten minutes).
 const DefaultCodeTTL = 10 * time.Minute
@@ -46,6 +50,16 @@ var (
 
 // Option configures a [Fake].
 type Option func(*Fake)
+
+// WithAPIKey sets the API key the fake accepts (default [DefaultAPIKey]).
+// An empty key keeps the default.
+func WithAPIKey(key string) Option {
+	return func(f *Fake) {
+		if key != "" {
+			f.apiKey = key
+		}
+	}
+}
 
 // WithClock makes the fake read the time from now (default time.Now), so
 // tests can expire codes without sleeping.
@@ -113,10 +127,11 @@ type issuedCode struct {
 	used       bool
 }
 
-// New returns a fake that accepts apiKey; an empty apiKey accepts no request.
-func New(apiKey string, opts ...Option) *Fake {
+// New returns a fake that accepts [DefaultAPIKey], or the key given to
+// [WithAPIKey], and no other.
+func New(opts ...Option) *Fake {
 	f := &Fake{
-		apiKey:   apiKey,
+		apiKey:   DefaultAPIKey,
 		now:      time.Now,
 		ttl:      DefaultCodeTTL,
 		users:    map[string]string{},
@@ -233,7 +248,7 @@ func (f *Fake) route(name string, h func(http.ResponseWriter, *http.Request)) ht
 			return
 		}
 		want := "Bearer " + f.apiKey
-		if got := r.Header.Get("Authorization"); f.apiKey == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+		if got := r.Header.Get("Authorization"); subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 			writeError(w, Failure{Status: http.StatusUnauthorized, Message: "invalid or missing API key"})
 			return
 		}

@@ -54,12 +54,27 @@ func clientFor(t *testing.T, srv *sentiancetest.Server, key string, opts ...sent
 	return c
 }
 
+// newClient returns a client from srv.NewClient, on the server's own
+// http.Client and with fast retries; opts come last.
+func newClient(t *testing.T, srv *sentiancetest.Server, opts ...sentiance.Option) *sentiance.Client {
+	t.Helper()
+	hc := srv.Client()
+	t.Cleanup(hc.CloseIdleConnections)
+	all := append([]sentiance.Option{
+		sentiance.WithHTTPClient(hc),
+		sentiance.WithRetry(2, time.Millisecond, 5*time.Millisecond),
+	}, opts...)
+	c, err := srv.NewClient(all...)
+	require.NoError(t, err)
+	return c
+}
+
 var hexCode = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 func TestServer_AuthCodeRestoresSameUser(t *testing.T) {
 	clk := newClock()
-	srv := sentiancetest.NewServer(t, apiKey, sentiancetest.WithClock(clk.Now))
-	c := clientFor(t, srv, apiKey)
+	srv := sentiancetest.NewServer(t, sentiancetest.WithAPIKey(apiKey), sentiancetest.WithClock(clk.Now))
+	c := newClient(t, srv)
 	ctx := context.Background()
 
 	first, err := c.CreateAuthCode(ctx, "user-42")
@@ -98,8 +113,8 @@ func TestServer_AuthCodeRestoresSameUser(t *testing.T) {
 
 func TestFake_CodeLifetime(t *testing.T) {
 	clk := newClock()
-	srv := sentiancetest.NewServer(t, apiKey, sentiancetest.WithClock(clk.Now), sentiancetest.WithCodeTTL(time.Minute))
-	c := clientFor(t, srv, apiKey)
+	srv := sentiancetest.NewServer(t, sentiancetest.WithAPIKey(apiKey), sentiancetest.WithClock(clk.Now), sentiancetest.WithCodeTTL(time.Minute))
+	c := newClient(t, srv)
 	ctx := context.Background()
 
 	code, err := c.CreateAuthCode(ctx, "u")
@@ -123,7 +138,7 @@ func TestFake_CodeLifetime(t *testing.T) {
 }
 
 func TestFake_WrongKey(t *testing.T) {
-	srv := sentiancetest.NewServer(t, apiKey)
+	srv := sentiancetest.NewServer(t, sentiancetest.WithAPIKey(apiKey))
 	c := clientFor(t, srv, "sk_other_key_00000000")
 	_, err := c.CreateAuthCode(context.Background(), "u")
 	assert.ErrorIs(t, err, sentiance.ErrUnauthorized)
@@ -138,15 +153,62 @@ func TestFake_WrongKey(t *testing.T) {
 	require.NoError(t, resp.Body.Close())
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 
-	// An empty key accepts nothing.
-	empty := sentiancetest.NewServer(t, "")
+	// The default key is refused by a fake given another.
+	_, err = clientFor(t, srv, sentiancetest.DefaultAPIKey).CreateAuthCode(context.Background(), "u")
+	assert.ErrorIs(t, err, sentiance.ErrUnauthorized)
+
+	// An empty key given to WithAPIKey keeps the default.
+	empty := sentiancetest.NewServer(t, sentiancetest.WithAPIKey(""))
 	_, err = clientFor(t, empty, apiKey).CreateAuthCode(context.Background(), "u")
 	assert.ErrorIs(t, err, sentiance.ErrUnauthorized)
+	_, err = clientFor(t, empty, sentiancetest.DefaultAPIKey).CreateAuthCode(context.Background(), "u")
+	assert.NoError(t, err)
+}
+
+func TestServer_NewClient(t *testing.T) {
+	ctx := context.Background()
+
+	// By default the fake accepts DefaultAPIKey, and NewClient uses it.
+	srv := sentiancetest.NewServer(t)
+	c, err := srv.NewClient()
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(c.BaseURL(), srv.URL), "base URL %s", c.BaseURL())
+	code, err := c.CreateAuthCode(ctx, "user-1")
+	require.NoError(t, err)
+	userID, _, err := srv.Redeem(code.Code)
+	require.NoError(t, err)
+	_, err = clientFor(t, srv, sentiancetest.DefaultAPIKey).CreateAuthCode(ctx, "user-1")
+	require.NoError(t, err, "the default key is DefaultAPIKey")
+
+	// With WithAPIKey, NewClient sends that key.
+	custom := sentiancetest.NewServer(t, sentiancetest.WithAPIKey(apiKey))
+	cc, err := custom.NewClient()
+	require.NoError(t, err)
+	_, err = cc.CreateAuthCode(ctx, "user-1")
+	require.NoError(t, err)
+
+	// The caller's options come last and win.
+	noRetry, err := srv.NewClient(sentiance.WithRetry(0, 0, 0))
+	require.NoError(t, err)
+	srv.FailNext(1, http.StatusBadGateway)
+	assert.ErrorIs(t, noRetry.DeleteUser(ctx, userID), sentiance.ErrServer)
+	assert.Equal(t, 1, srv.Calls(sentiancetest.RouteDeleteUser), "DELETE not retried with WithRetry(0, 0, 0)")
+	other := sentiancetest.NewServer(t)
+	moved, err := srv.NewClient(sentiance.WithBaseURL(other.URL))
+	require.NoError(t, err)
+	_, err = moved.CreateAuthCode(ctx, "user-2")
+	require.NoError(t, err)
+	assert.Equal(t, 1, other.Calls(sentiancetest.RouteAuthCode))
+	assert.Equal(t, 2, srv.Calls(sentiancetest.RouteAuthCode))
+
+	// A bad option is reported.
+	_, err = srv.NewClient(sentiance.WithBaseURL("::not a url"))
+	assert.Error(t, err)
 }
 
 func TestFake_FailNext(t *testing.T) {
-	srv := sentiancetest.NewServer(t, apiKey)
-	c := clientFor(t, srv, apiKey)
+	srv := sentiancetest.NewServer(t, sentiancetest.WithAPIKey(apiKey))
+	c := newClient(t, srv)
 	ctx := context.Background()
 
 	srv.FailNext(1, http.StatusServiceUnavailable)
@@ -166,8 +228,8 @@ func TestFake_FailNext(t *testing.T) {
 }
 
 func TestFake_FailNextWith(t *testing.T) {
-	srv := sentiancetest.NewServer(t, apiKey)
-	c := clientFor(t, srv, apiKey, sentiance.WithRetry(0, 0, 0))
+	srv := sentiancetest.NewServer(t, sentiancetest.WithAPIKey(apiKey))
+	c := newClient(t, srv, sentiance.WithRetry(0, 0, 0))
 	srv.FailNextWith(1, sentiancetest.Failure{Status: http.StatusTooManyRequests, ErrorCode: "RATE_LIMITED", Message: "slow down", RetryAfter: 1500 * time.Millisecond})
 	_, err := c.CreateAuthCode(context.Background(), "u")
 	var ae *sentiance.APIError
@@ -179,7 +241,7 @@ func TestFake_FailNextWith(t *testing.T) {
 	assert.Regexp(t, `^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`, ae.RequestID)
 
 	// With retries, a 429 with Retry-After is retried and then succeeds.
-	fast := clientFor(t, srv, apiKey, sentiance.WithRetry(1, time.Millisecond, 10*time.Millisecond))
+	fast := newClient(t, srv, sentiance.WithRetry(1, time.Millisecond, 10*time.Millisecond))
 	srv.FailNextWith(1, sentiancetest.Failure{Status: http.StatusTooManyRequests, RetryAfter: time.Second})
 	_, err = fast.CreateAuthCode(context.Background(), "u")
 	require.NoError(t, err, "Retry-After is capped at the client's max wait")
@@ -187,7 +249,7 @@ func TestFake_FailNextWith(t *testing.T) {
 }
 
 func TestFake_ErrorBodyFormat(t *testing.T) {
-	srv := sentiancetest.NewServer(t, apiKey)
+	srv := sentiancetest.NewServer(t, sentiancetest.WithAPIKey(apiKey))
 	srv.FailNextWith(1, sentiancetest.Failure{Status: http.StatusNotFound, ErrorCode: sentiance.CodeUserNotFound})
 	req, err := http.NewRequest(http.MethodDelete, srv.URL+"/users/abc", nil)
 	require.NoError(t, err)
@@ -206,8 +268,8 @@ func TestFake_ErrorBodyFormat(t *testing.T) {
 }
 
 func TestFake_LinkInstall(t *testing.T) {
-	srv := sentiancetest.NewServer(t, apiKey)
-	c := clientFor(t, srv, apiKey)
+	srv := sentiancetest.NewServer(t, sentiancetest.WithAPIKey(apiKey))
+	c := newClient(t, srv)
 	ctx := context.Background()
 
 	u1, err := c.LinkInstall(ctx, "install-a", "ext-1")
@@ -243,9 +305,9 @@ func TestFake_LinkInstall(t *testing.T) {
 }
 
 func TestFake_LinkingNotConfigured(t *testing.T) {
-	srv := sentiancetest.NewServer(t, apiKey)
+	srv := sentiancetest.NewServer(t, sentiancetest.WithAPIKey(apiKey))
 	srv.SetLinkingConfigured(false)
-	c := clientFor(t, srv, apiKey)
+	c := newClient(t, srv)
 	_, err := c.CreateAuthCode(context.Background(), "u")
 	assert.Equal(t, sentiance.CodeUserLinkingNotConfigured, sentiance.ErrorCode(err))
 	assert.ErrorIs(t, err, sentiance.ErrInvalidInput)
@@ -258,8 +320,8 @@ func TestFake_LinkingNotConfigured(t *testing.T) {
 }
 
 func TestFake_DeleteUser(t *testing.T) {
-	srv := sentiancetest.NewServer(t, apiKey)
-	c := clientFor(t, srv, apiKey)
+	srv := sentiancetest.NewServer(t, sentiancetest.WithAPIKey(apiKey))
+	c := newClient(t, srv)
 	ctx := context.Background()
 	user, err := c.LinkInstall(ctx, "i-1", "ext-1")
 	require.NoError(t, err)
@@ -283,7 +345,7 @@ func TestFake_DeleteUser(t *testing.T) {
 }
 
 func TestFake_BadRequests(t *testing.T) {
-	srv := sentiancetest.NewServer(t, apiKey)
+	srv := sentiancetest.NewServer(t, sentiancetest.WithAPIKey(apiKey))
 	tests := []struct {
 		method, path, body string
 		status             int
@@ -311,7 +373,7 @@ func TestFake_BadRequests(t *testing.T) {
 }
 
 func TestFake_Responder(t *testing.T) {
-	fake := sentiancetest.New(apiKey)
+	fake := sentiancetest.New(sentiancetest.WithAPIKey(apiKey))
 	mt := httpmock.NewMockTransport()
 	mt.RegisterNoResponder(fake.Responder())
 	c, err := sentiance.NewClient(sentiance.Credentials{APIKey: apiKey},
@@ -340,8 +402,8 @@ func TestFake_Responder(t *testing.T) {
 }
 
 func TestFake_Concurrent(t *testing.T) {
-	srv := sentiancetest.NewServer(t, apiKey)
-	c := clientFor(t, srv, apiKey)
+	srv := sentiancetest.NewServer(t, sentiancetest.WithAPIKey(apiKey))
+	c := newClient(t, srv)
 	const n = 16
 	users := make([]string, n)
 	errs := make([]error, n)

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/jarcoal/httpmock"
+
+	"github.com/sdkbroker/sdkbroker/sentiance"
 )
 
 // Server is a [Fake] listening on a loopback httptest.Server. The embedded
@@ -19,21 +21,29 @@ type Server struct {
 	srv *httptest.Server
 }
 
-// NewServer starts a fake accepting apiKey on loopback and closes it when the
-// test ends.
-func NewServer(t testing.TB, apiKey string, opts ...Option) *Server {
+// NewServer starts a fake configured by opts (so accepting [DefaultAPIKey]
+// unless [WithAPIKey] is given) on loopback and closes it when the test ends.
+func NewServer(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	s := StartServer(apiKey, opts...)
+	s := StartServer(opts...)
 	t.Cleanup(s.Close)
 	return s
 }
 
-// StartServer starts a fake accepting apiKey on loopback, for programs and
+// StartServer starts a fake configured by opts on loopback, for programs and
 // demos without a testing.TB; call Close when done.
-func StartServer(apiKey string, opts ...Option) *Server {
-	f := New(apiKey, opts...)
+func StartServer(opts ...Option) *Server {
+	f := New(opts...)
 	srv := httptest.NewServer(f)
 	return &Server{Fake: f, URL: srv.URL, srv: srv}
+}
+
+// NewClient returns a sentiance client for the server: its URL and the
+// fake's API key (sentiance.Client has no clock to share). opts are applied
+// after these, so they may override them.
+func (s *Server) NewClient(opts ...sentiance.Option) (*sentiance.Client, error) {
+	all := append([]sentiance.Option{sentiance.WithBaseURL(s.URL)}, opts...)
+	return sentiance.NewClient(sentiance.Credentials{APIKey: s.apiKey}, all...)
 }
 
 // Client returns an *http.Client for the server (any client works; this one

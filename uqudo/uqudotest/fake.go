@@ -3,7 +3,9 @@
 // http.Handler so that a single server can stand for all three base URLs:
 //
 //	srv := uqudotest.NewServer(t)
-//	client, _ := uqudo.NewClient(srv.Credentials(), uqudo.WithBaseURL(srv.URL))
+//	client, err := srv.NewClient() // WithBaseURL(srv.URL), the fake's credentials and clock
+//	...
+//	defer client.Close()
 //
 // It issues opaque access tokens that expire after the configured TTL (by
 // its clock), answers 401 to calls without a live token, stores sessions
@@ -73,7 +75,7 @@ type Fake struct {
 	resultTTL    time.Duration
 	expiresInStr bool
 	opaqueData   bool
-	clock        uqudo.Clock
+	clock        func() time.Time // nil: time.Now
 
 	tokens   map[string]time.Time // token -> expiry
 	sessions map[string]*session  // by session id
@@ -100,9 +102,18 @@ type failure struct {
 // Option configures a Fake.
 type Option func(*Fake)
 
-// WithCredentials sets the client id and secret the fake accepts.
+// WithCredentials sets the client id and secret the fake accepts (default
+// [DefaultClientID] and [DefaultClientSecret]). An empty clientID or
+// clientSecret keeps its default.
 func WithCredentials(clientID, clientSecret string) Option {
-	return func(f *Fake) { f.clientID, f.clientSecret = clientID, clientSecret }
+	return func(f *Fake) {
+		if clientID != "" {
+			f.clientID = clientID
+		}
+		if clientSecret != "" {
+			f.clientSecret = clientSecret
+		}
+	}
 }
 
 // WithTokenTTL sets the access-token lifetime (default DefaultTokenTTL).
@@ -111,8 +122,16 @@ func WithTokenTTL(d time.Duration) Option { return func(f *Fake) { f.tokenTTL = 
 // WithResultTTL sets how long a signed result stays valid (default DefaultResultTTL).
 func WithResultTTL(d time.Duration) Option { return func(f *Fake) { f.resultTTL = d } }
 
-// WithClock makes the fake read the time from clk (token expiry, iat/exp).
-func WithClock(clk uqudo.Clock) Option { return func(f *Fake) { f.clock = clk } }
+// WithClock makes the fake read the time from now (token expiry, a result's
+// iat and exp, session creation); default time.Now, and nil keeps the
+// default. [Server.NewClient] gives the same clock to the client.
+func WithClock(now func() time.Time) Option {
+	return func(f *Fake) {
+		if now != nil {
+			f.clock = now
+		}
+	}
+}
 
 // WithExpiresInString sends expires_in as a JSON string, as uqudo has been
 // seen to do.
@@ -122,15 +141,12 @@ func WithExpiresInString() Option { return func(f *Fake) { f.expiresInStr = true
 // base64 JSON of uqudo's QR reader app.
 func WithOpaqueData() Option { return func(f *Fake) { f.opaqueData = true } }
 
-type systemClock struct{}
-
-func (systemClock) Now() time.Time { return time.Now() }
-
-// New returns a Fake with DefaultClientID / DefaultClientSecret.
+// New returns a Fake accepting [DefaultClientID] / [DefaultClientSecret]
+// (see [WithCredentials]).
 func New(opts ...Option) *Fake {
 	f := &Fake{
 		clientID: DefaultClientID, clientSecret: DefaultClientSecret,
-		tokenTTL: DefaultTokenTTL, resultTTL: DefaultResultTTL, clock: systemClock{},
+		tokenTTL: DefaultTokenTTL, resultTTL: DefaultResultTTL,
 		tokens: map[string]time.Time{}, sessions: map[string]*session{}, byQR: map[string]string{},
 		calls: map[string]int{},
 	}
@@ -151,13 +167,36 @@ type Server struct {
 	HTTP *httptest.Server
 }
 
-// NewServer starts a Fake on an httptest server and closes it when t ends.
+// NewServer starts a Fake on an httptest server on loopback and closes it
+// when t ends.
 func NewServer(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	f := New(opts...)
 	ts := httptest.NewServer(f)
 	t.Cleanup(ts.Close)
 	return &Server{Fake: f, URL: ts.URL, HTTP: ts}
+}
+
+// NewClient returns a uqudo.Client for the server: uqudo.WithBaseURL(s.URL)
+// for all three services, the credentials the fake accepts,
+// uqudo.WithHTTPClient with the test server's client (its connections close
+// with the server) and, when [WithClock] set one, uqudo.WithClock with the
+// fake's clock. opts are applied after these, so they can replace any of
+// them. Close the client when done with it.
+func (s *Server) NewClient(opts ...uqudo.Option) (*uqudo.Client, error) {
+	all := []uqudo.Option{uqudo.WithBaseURL(s.URL), uqudo.WithHTTPClient(s.HTTP.Client())}
+	if s.clock != nil {
+		all = append(all, uqudo.WithClock(s.clock))
+	}
+	return uqudo.NewClient(s.Credentials(), append(all, opts...)...)
+}
+
+// now reads the fake's clock.
+func (f *Fake) now() time.Time {
+	if f.clock == nil {
+		return time.Now()
+	}
+	return f.clock()
 }
 
 // Credentials returns the credentials the fake accepts.
@@ -313,7 +352,7 @@ func (f *Fake) authorized(r *http.Request) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	exp, ok := f.tokens[tok]
-	return ok && f.clock.Now().Before(exp)
+	return ok && f.now().Before(exp)
 }
 
 func (f *Fake) token(w http.ResponseWriter, r *http.Request) {
@@ -332,7 +371,7 @@ func (f *Fake) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := "fake-at-" + randomHex(24)
-	f.tokens[tok] = f.clock.Now().Add(f.tokenTTL)
+	f.tokens[tok] = f.now().Add(f.tokenTTL)
 	secs := int64(f.tokenTTL / time.Second)
 	var expiresIn any = secs
 	if f.expiresInStr {
@@ -365,7 +404,7 @@ func (f *Fake) createSession(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		decoded = nil
 	}
-	s := &session{ID: newUUID(), QRCodeText: "uqudo-qr-" + randomHex(16), Data: *in.Data, Decoded: decoded, CreatedAt: f.clock.Now()}
+	s := &session{ID: newUUID(), QRCodeText: "uqudo-qr-" + randomHex(16), Data: *in.Data, Decoded: decoded, CreatedAt: f.now()}
 	f.sessions[s.ID] = s
 	f.byQR[s.QRCodeText] = s.ID
 	writeJSON(w, http.StatusOK, map[string]string{

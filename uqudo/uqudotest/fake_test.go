@@ -77,7 +77,7 @@ func sessionBody(t *testing.T) string {
 
 func TestFake_Token(t *testing.T) {
 	clk := &clock{t: time.Unix(1_700_000_000, 0)}
-	f := uqudotest.New(uqudotest.WithClock(clk), uqudotest.WithTokenTTL(time.Hour))
+	f := uqudotest.New(uqudotest.WithClock(clk.Now), uqudotest.WithTokenTTL(time.Hour))
 	rec := do(t, f, http.MethodPost, "/api/oauth/token", tokenForm(uqudotest.DefaultClientID, "wrong"), "")
 	assert.Equal(t, http.StatusUnauthorized, rec.Code)
 	assert.Contains(t, rec.Body.String(), "invalid_client")
@@ -283,4 +283,58 @@ func TestFake_Concurrent(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Equal(t, 16, srv.Calls(uqudotest.RouteCreateSession))
+}
+
+func TestServer_NewClient(t *testing.T) {
+	clk := &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
+	srv := uqudotest.NewServer(t, uqudotest.WithCredentials("my-client", "my-secret-0123456789"), uqudotest.WithClock(clk.Now))
+	c, err := srv.NewClient(uqudo.WithRetry(0, 0, 0))
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	ctx := context.Background()
+
+	// The fake's credentials and one base URL for all three services.
+	s, err := c.CreateSession(ctx, uqudo.SessionData{Documents: []uqudo.Document{{DocumentType: uqudo.DocumentTypePassport}}})
+	require.NoError(t, err)
+	// The fake's clock: the client dates the session by it.
+	assert.Equal(t, clk.Now().Add(uqudo.SessionLifetime), s.ExpiresAt)
+	_, err = srv.CompleteSession(s.ID, nil)
+	require.NoError(t, err)
+	res, err := c.Info(ctx, s.ID)
+	require.NoError(t, err, "the result verifies against the fake's JWKS, aud = its client id")
+	assert.Equal(t, []string{"my-client"}, res.Audience)
+	assert.Equal(t, 1, srv.Calls(uqudotest.RouteToken))
+
+	// The shared clock moves the token past its expiry on both sides: the
+	// client fetches a new one instead of being refused.
+	clk.Advance(uqudotest.DefaultTokenTTL + time.Second)
+	_, err = c.CreateSession(ctx, uqudo.SessionData{Documents: []uqudo.Document{{DocumentType: uqudo.DocumentTypePassport}}})
+	require.NoError(t, err)
+	assert.Equal(t, 2, srv.Calls(uqudotest.RouteToken))
+
+	// The caller's options come after the defaults.
+	elsewhere := uqudotest.NewServer(t)
+	other, err := srv.NewClient(uqudo.WithAuthURL(elsewhere.URL), uqudo.WithRetry(0, 0, 0))
+	require.NoError(t, err)
+	t.Cleanup(other.Close)
+	_, err = other.CreateSession(ctx, uqudo.SessionData{Documents: []uqudo.Document{{DocumentType: uqudo.DocumentTypePassport}}})
+	require.ErrorIs(t, err, uqudo.ErrUnauthorized, "the other fake does not know these credentials")
+	assert.Equal(t, 1, elsewhere.Calls(uqudotest.RouteToken), "the token request went to the caller's auth URL")
+	assert.Equal(t, 2, srv.Calls(uqudotest.RouteToken))
+
+	_, err = srv.NewClient(nil)
+	require.Error(t, err, "a bad option is the client's error")
+}
+
+func TestServer_NewClient_DefaultClock(t *testing.T) {
+	srv := uqudotest.NewServer(t, uqudotest.WithCredentials("", ""), uqudotest.WithClock(nil))
+	assert.Equal(t, uqudo.Credentials{ClientID: uqudotest.DefaultClientID, ClientSecret: uqudotest.DefaultClientSecret},
+		srv.Credentials(), "empty credentials keep the defaults")
+	c, err := srv.NewClient()
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	before := time.Now()
+	s, err := c.CreateSession(context.Background(), uqudo.SessionData{Documents: []uqudo.Document{{DocumentType: uqudo.DocumentTypePassport}}})
+	require.NoError(t, err)
+	assert.WithinRange(t, s.ExpiresAt, before.Add(uqudo.SessionLifetime), time.Now().Add(uqudo.SessionLifetime))
 }

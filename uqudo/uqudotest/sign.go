@@ -89,7 +89,7 @@ type ResultClaims struct {
 // header) and returns the compact JWS, as the info API and webhooks carry it.
 func (f *Fake) SignResult(c ResultClaims) (string, error) {
 	f.mu.Lock()
-	idx, clientID, now, ttl := f.keyIdx, f.clientID, f.clock.Now(), f.resultTTL
+	idx, clientID, now, ttl := f.keyIdx, f.clientID, f.now(), f.resultTTL
 	f.mu.Unlock()
 	if c.IssuedAt.IsZero() {
 		c.IssuedAt = now
