@@ -39,6 +39,41 @@ const (
 	BaseURLIN = "https://api.r16.sentiance.com"
 )
 
+// Platform URLs of the regions, which the app passes to the Sentiance SDK's
+// user creation (UserCreationOptions setPlatformUrl on Android, platformUrl
+// on iOS and React Native) together with the authentication code.
+//
+// Source: https://docs.sentiance.com/important-topics/user-registration lists
+// the per-region hosts (EU https://api.sentiance.com, US
+// https://api.p15.sentiance.com, India https://api.r16.sentiance.com), and the
+// SDK references (https://docs.sentiance.com/important-topics/sdk/api-reference/android/usercreationoptions/usercreationoptions.builder
+// and .../ios/user-creation-and-linking/user-creation/sentusercreationoptions)
+// take a "Sentiance platform URL" without listing values. **Assumed**: the
+// platform URL of a region is its API host, without a trailing slash (which
+// is what Sentiance's own sample app passes for the EU region).
+const (
+	// PlatformURLEU is the EU region's platform URL (the default).
+	PlatformURLEU = DefaultBaseURL
+	// PlatformURLUS is the US region's platform URL.
+	PlatformURLUS = BaseURLUS
+	// PlatformURLIN is the India region's platform URL.
+	PlatformURLIN = BaseURLIN
+)
+
+// PlatformURL returns the platform URL the Sentiance SDK needs for the
+// region (see [PlatformURLEU]), or "" for an unknown region.
+func (r Region) PlatformURL() string {
+	switch r {
+	case RegionEU:
+		return PlatformURLEU
+	case RegionUS:
+		return PlatformURLUS
+	case RegionIN:
+		return PlatformURLIN
+	}
+	return ""
+}
+
 // BaseURL returns the API host of the region, or "" for an unknown region.
 func (r Region) BaseURL() string {
 	switch r {
@@ -105,19 +140,22 @@ func isControlOrSpace(r rune) bool { return unicode.IsSpace(r) || unicode.IsCont
 type Option func(*config) error
 
 type config struct {
-	http    httpx.Config
-	region  Region
-	baseURL string // a custom base URL; wins over region
+	http      httpx.Config
+	region    Region
+	regionSet bool   // WithRegion was given
+	baseURL   string // a custom base URL; wins over region
 }
 
 // WithRegion selects the region's API host (default [RegionEU]). A base URL
-// given with [WithBaseURL] wins over the region, whatever the option order.
+// given with [WithBaseURL] wins over the region for API calls, whatever the
+// option order; the region then still chooses [Client.PlatformURL].
 func WithRegion(r Region) Option {
 	return func(c *config) error {
 		if r.BaseURL() == "" {
 			return httpx.Invalid("region", `must be one of "eu", "us", "in"`)
 		}
 		c.region = r
+		c.regionSet = true
 		return nil
 	}
 }
@@ -185,7 +223,8 @@ func WithMaxBodySize(n int64) Option {
 // core, never in a field of Client: fmt prints unexported fields raw (even
 // behind a pointer, under a verb such as %s), so no verb can reach it.
 type Client struct {
-	hc *httpx.Client
+	hc          *httpx.Client
+	platformURL string
 }
 
 // NewClient checks creds and opts and returns a Client. It makes no network
@@ -218,7 +257,35 @@ func NewClient(creds Credentials, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{hc: hc}, nil
+	return &Client{hc: hc, platformURL: platformURL(cfg)}, nil
+}
+
+// platformURL chooses the URL [Client.PlatformURL] reports.
+func platformURL(cfg config) string {
+	if cfg.baseURL == "" || cfg.regionSet {
+		return cfg.region.PlatformURL()
+	}
+	return strings.TrimRight(cfg.baseURL, "/")
+}
+
+// PlatformURL returns the Sentiance platform URL the app passes to the SDK's
+// user creation together with the authentication code (see [PlatformURLEU]
+// for the source). It is:
+//
+//   - the region's platform URL ([Region.PlatformURL]) by default and
+//     whenever [WithRegion] was given, also together with [WithBaseURL] (a
+//     proxy in front of that region's API);
+//   - with [WithBaseURL] and no [WithRegion], the base URL itself without a
+//     trailing slash (**assumed**: such a base URL is a fake, as in package
+//     sentiancetest, or a private deployment that also serves the SDK; give
+//     WithRegion as well when it is a proxy in front of a public region).
+//
+// A nil or zero Client returns "".
+func (c *Client) PlatformURL() string {
+	if c == nil {
+		return ""
+	}
+	return c.platformURL
 }
 
 // BaseURL returns the API base URL the client sends to, ending in "/".

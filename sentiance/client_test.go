@@ -85,6 +85,36 @@ func TestNewClient_RegionAndBaseURL(t *testing.T) {
 	}
 }
 
+// TestClient_PlatformURL checks the platform URL the SDK gets for each region
+// and for a custom base URL, with and without an explicit region.
+func TestClient_PlatformURL(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []sentiance.Option
+		want string
+	}{
+		{"default is EU", nil, "https://api.sentiance.com"},
+		{"EU", []sentiance.Option{sentiance.WithRegion(sentiance.RegionEU)}, "https://api.sentiance.com"},
+		{"US", []sentiance.Option{sentiance.WithRegion(sentiance.RegionUS)}, "https://api.p15.sentiance.com"},
+		{"India", []sentiance.Option{sentiance.WithRegion(sentiance.RegionIN)}, "https://api.r16.sentiance.com"},
+		{"custom base URL alone", []sentiance.Option{sentiance.WithBaseURL("http://127.0.0.1:9/x/")}, "http://127.0.0.1:9/x"},
+		{"proxy with a later region", []sentiance.Option{sentiance.WithBaseURL(testBase), sentiance.WithRegion(sentiance.RegionUS)}, "https://api.p15.sentiance.com"},
+		{"proxy with an earlier region", []sentiance.Option{sentiance.WithRegion(sentiance.RegionIN), sentiance.WithBaseURL(testBase)}, "https://api.r16.sentiance.com"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := sentiance.NewClient(sentiance.Credentials{APIKey: testKey}, tt.opts...)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, c.PlatformURL())
+		})
+	}
+	assert.Equal(t, sentiance.PlatformURLUS, sentiance.RegionUS.PlatformURL())
+	assert.Empty(t, sentiance.Region("mars").PlatformURL())
+	var nilClient *sentiance.Client
+	assert.Empty(t, nilClient.PlatformURL())
+	assert.Empty(t, (&sentiance.Client{}).PlatformURL())
+}
+
 // TestClient_RegionHosts checks that each region's calls really go to its host.
 func TestClient_RegionHosts(t *testing.T) {
 	for region, host := range map[sentiance.Region]string{

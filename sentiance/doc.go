@@ -8,7 +8,9 @@
 //
 //  1. The app, signed in to your backend, asks it for a Sentiance code.
 //  2. The backend calls [Client.CreateAuthCode] with the user's external id.
-//  3. It returns the [AuthCode] (code and expiry, never the API key) to the app.
+//  3. It returns the [AuthCode] (code and expiry, never the API key) to the
+//     app, with [Client.PlatformURL], the platform URL of the client's region
+//     that the SDK's user creation needs outside the EU region.
 //  4. The app passes the code to the SDK's user creation, which creates the
 //     Sentiance user, or restores the existing one if the external id is
 //     already linked (Sentiance then deactivates that user's other devices).
@@ -63,6 +65,8 @@
 // Where Sentiance documents nothing, these choices were made, each kept in one
 // place:
 //
+//   - [Client.PlatformURL]: a region's SDK platform URL is its API host; with
+//     only [WithBaseURL], it is that base URL.
 //   - [MaxExternalIDLength]: external ids are at most 256 bytes.
 //   - [MaxIDLength]: install and user ids are at most 256 bytes.
 //   - [DefaultFirehoseMaxBody]: a Firehose delivery is at most 10 MiB, before
