@@ -1,6 +1,9 @@
 package broker
 
 import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -30,11 +33,15 @@ type Request struct {
 	Uqudo *UqudoParams
 }
 
-// EntrupyParams are the inputs of Entrupy's authorize-user call.
+// EntrupyParams are the inputs of Entrupy's authorize-user call. They are
+// request input, so JSON decodes into them as usual (field names as below,
+// matched case-insensitively); String, GoString, every fmt verb, slog and
+// MarshalJSON print [REDACTED] for SDKAuthorizationRequest, which the
+// library scrubs from errors too.
 type EntrupyParams struct {
 	// SDKAuthorizationRequest is the opaque string the Entrupy SDK produced.
 	// A grant answers this string only, so a grant is reused only for the
-	// same user and the same string.
+	// same user and the same string. Never printed.
 	SDKAuthorizationRequest string
 	// Email is the user's e-mail address; required by Entrupy.
 	Email string
@@ -42,6 +49,40 @@ type EntrupyParams struct {
 	FirstName string
 	// LastName is optional; Entrupy fixes it on the user's first call.
 	LastName string
+}
+
+// String describes the params without the SDK authorization request.
+func (p EntrupyParams) String() string {
+	return fmt.Sprintf("broker.EntrupyParams{SDKAuthorizationRequest:%s Email:%q FirstName:%q LastName:%q}",
+		redactNonEmpty(p.SDKAuthorizationRequest), p.Email, p.FirstName, p.LastName)
+}
+
+// GoString is String, so %#v does not print the SDK request either.
+func (p EntrupyParams) GoString() string { return p.String() }
+
+// Format prints String for every verb, so %v, %+v, %#v, %s, %q and %x are safe.
+func (p EntrupyParams) Format(f fmt.State, _ rune) { _, _ = fmt.Fprint(f, p.String()) }
+
+// LogValue logs the params without the SDK authorization request.
+func (p EntrupyParams) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("sdk_authorization_request", redactNonEmpty(p.SDKAuthorizationRequest)),
+		slog.String("email", p.Email),
+		slog.String("first_name", p.FirstName),
+		slog.String("last_name", p.LastName),
+	)
+}
+
+// MarshalJSON encodes the params with SDKAuthorizationRequest as
+// [REDACTED] (when set), so a log line or a JSON dump of a Request cannot
+// carry it; decoding is the default and reads the field as sent.
+func (p EntrupyParams) MarshalJSON() ([]byte, error) {
+	type plain EntrupyParams
+	q := plain(p)
+	if q.SDKAuthorizationRequest != "" {
+		q.SDKAuthorizationRequest = redacted
+	}
+	return json.Marshal(q)
 }
 
 // IDVParams are the inputs of an IDV handoff. Zero fields take the
