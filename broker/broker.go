@@ -161,9 +161,12 @@ func (b *Broker) Start(ctx context.Context, req Request) (*Grant, error) {
 	g, err := b.start(ctx, req)
 	ev := GrantEvent{Vendor: req.Vendor, UserID: req.UserID, Reused: g != nil && g.Reused, Latency: time.Since(begin), Err: err}
 	if b.logger != nil && (err != nil || !ev.Reused) {
-		b.logger.LogAttrs(ctx, slog.LevelDebug, "sdkbroker grant",
-			slog.String("vendor", string(ev.Vendor)), slog.Bool("reused", ev.Reused),
-			slog.Duration("latency", ev.Latency), slog.Any("error", err))
+		attrs := []slog.Attr{slog.String("vendor", string(ev.Vendor)), slog.Bool("reused", ev.Reused),
+			slog.Duration("latency", ev.Latency)}
+		if err != nil {
+			attrs = append(attrs, errorAttr(err))
+		}
+		b.logger.LogAttrs(ctx, slog.LevelDebug, "sdkbroker grant", attrs...)
 	}
 	if b.onGrant != nil {
 		b.onGrant(ctx, ev)

@@ -1,6 +1,11 @@
 package broker
 
 import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+
 	"github.com/sdkbroker/sdkbroker/internal/httpx"
 )
 
@@ -26,11 +31,41 @@ var (
 	ErrMalformedResponse = httpx.ErrMalformedResponse
 )
 
-// APIError is a non-2xx answer from a vendor; see the vendor packages.
+// APIError is a non-2xx answer from a vendor (an alias of the type every
+// vendor package exports). Unwrap returns the sentinel for its status, so
+// errors.Is(err, ErrRateLimited) works. Fields:
+//
+//   - Vendor, Method, Path: the call ("sentiance", "POST", "/users/auth-code"; no query string);
+//   - StatusCode: the HTTP status of the last answer;
+//   - Code: the vendor's machine-readable error code, if any;
+//   - Message: the vendor's message, scrubbed of secrets and capped;
+//   - RequestID: the vendor's request or trace id, if any;
+//   - RetryAfter: the wait the vendor asked for, zero if none;
+//   - Attempts: how many times the request was sent;
+//   - Body: a scrubbed excerpt of the response body, never part of Error().
 type APIError = httpx.APIError
 
-// ValidationError reports input rejected before any network call.
+// ValidationError reports input rejected before any network call; it
+// unwraps to [ErrInvalidInput]. Fields: Field (the offending input, such as
+// "user_id" or "unique_user_id") and Reason (what is wrong; it never
+// repeats a secret).
 type ValidationError = httpx.ValidationError
+
+// DecodeError reports a 2xx vendor answer whose body could not be used; it
+// matches [ErrMalformedResponse] and its Kind with errors.Is. Fields:
+// Vendor, Method, Path (the call), StatusCode, Kind (the sentinel naming the
+// problem: empty body, not JSON, truncated JSON, missing field, body too
+// large), Field (the wire name of the missing or bad field, when known) and
+// Err (the decoder's error, if any).
+type DecodeError = httpx.DecodeError
+
+// TransportError reports a vendor call that got no usable answer: a
+// connection failure, a timeout, a refused redirect, or the caller's
+// context ending (also while Start waits for a grant another caller is
+// fetching), so errors.Is(err, context.Canceled) works through it. Fields:
+// Vendor, Method, Path (the call), Attempts (how many times it was sent),
+// Sent (whether it may have reached the vendor) and Err (the cause).
+type TransportError = httpx.TransportError
 
 // IsRetryable reports whether err is worth retrying later (a 429, 502, 503
 // or 504 answer, a connection failure or a timeout).
@@ -55,3 +90,60 @@ func (e *OpError) Error() string {
 
 // Unwrap returns the vendor's error.
 func (e *OpError) Unwrap() error { return e.Err }
+
+// errorAttr describes err for the debug log by its kind, HTTP status and
+// vendor error code only: never its message, which may echo vendor text
+// (and through it a user id or an input).
+func errorAttr(err error) slog.Attr {
+	attrs := make([]slog.Attr, 0, 4)
+	var (
+		apiErr *APIError
+		decErr *DecodeError
+		trErr  *TransportError
+		valErr *ValidationError
+	)
+	switch {
+	case errors.As(err, &valErr):
+		attrs = append(attrs, slog.String("kind", "invalid_input"), slog.String("field", safeToken(valErr.Field)))
+	case errors.As(err, &apiErr):
+		attrs = append(attrs, slog.String("kind", "api"), slog.Int("status", apiErr.StatusCode))
+		if apiErr.Code != "" {
+			attrs = append(attrs, slog.String("code", safeToken(apiErr.Code)))
+		}
+		if apiErr.RequestID != "" {
+			attrs = append(attrs, slog.String("request_id", safeToken(apiErr.RequestID)))
+		}
+	case errors.As(err, &decErr):
+		attrs = append(attrs, slog.String("kind", "decode"), slog.Int("status", decErr.StatusCode))
+		if decErr.Kind != nil {
+			attrs = append(attrs, slog.String("reason", decErr.Kind.Error()))
+		}
+	case errors.As(err, &trErr):
+		attrs = append(attrs, slog.String("kind", "transport"), slog.Bool("sent", trErr.Sent))
+	default:
+		attrs = append(attrs, slog.String("kind", "other"))
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		attrs = append(attrs, slog.String("cause", "canceled"))
+	case errors.Is(err, context.DeadlineExceeded):
+		attrs = append(attrs, slog.String("cause", "deadline_exceeded"))
+	}
+	return slog.Attr{Key: "error", Value: slog.GroupValue(attrs...)}
+}
+
+// safeToken returns s when it looks like a code or an id a vendor or this
+// library chose (at most 64 bytes of letters, digits and "._-:/"), else
+// "[other]", so that vendor text cannot reach the log through it.
+func safeToken(s string) string {
+	if len(s) > 64 {
+		return "[other]"
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("._-:/", c) >= 0) {
+			return "[other]"
+		}
+	}
+	return s
+}

@@ -101,8 +101,12 @@ func WithClock(now func() time.Time) Option {
 	}
 }
 
-// WithLogger logs each grant minted or failed (vendor, reused, latency,
-// error; never a token or a user id) at debug level. Silent by default.
+// WithLogger logs each grant minted or failed at debug level: vendor,
+// reused, latency and, for a failure, the error's kind ("api", "decode",
+// "transport", "invalid_input" or "other"), HTTP status, vendor error code,
+// vendor request id, the invalid field's name and whether the context ended.
+// Never the error's message (vendor text may echo a user id), a token, a key
+// or a user id. Silent by default.
 func WithLogger(l *slog.Logger) Option {
 	return func(cfg *config) error {
 		if l == nil {
