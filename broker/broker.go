@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -41,10 +42,13 @@ type held struct {
 // and the cache of grants per user.
 type vendorState struct {
 	vendor Vendor
-	reuse  bool
-	check  func(req Request) (variant, error) // by value: see start
-	mint   func(ctx context.Context, req *Request) (*held, tokencache.Expiry, error)
-	cache  *tokencache.Cache[string, *held]
+	// method and path name the vendor call that mints a grant, for the
+	// TransportError of a Start whose context ended while it waited.
+	method, path string
+	reuse        bool
+	check        func(req Request) (variant, error) // by value: see start
+	mint         func(ctx context.Context, req *Request) (*held, tokencache.Expiry, error)
+	cache        *tokencache.Cache[string, *held]
 }
 
 const vendorCount = 4
@@ -152,7 +156,14 @@ func (b *Broker) state(v Vendor) *vendorState {
 // missing or expired grant makes the caller wait. Concurrent Starts for one
 // user share one vendor call. Errors are *OpError naming the vendor; an
 // unconfigured vendor, a bad user id or missing params give ErrInvalidInput
-// before any vendor call.
+// before any vendor call. When ctx ends while Start waits for a grant (its
+// own vendor call or one another caller started, which goes on for the
+// others), the OpError wraps a *TransportError naming the vendor and its
+// minting call (POST and the vendor's documented path: Entrupy
+// /v2/integrations/authorize-user, Sentiance /users/auth-code, IDV
+// /api/device/ephemeral, the first call of its handoff, uqudo
+// /api/v1/session), and errors.Is(err, context.Canceled) or
+// context.DeadlineExceeded holds.
 func (b *Broker) Start(ctx context.Context, req Request) (*Grant, error) {
 	if b.onGrant == nil && b.logger == nil {
 		return b.start(ctx, req)
@@ -209,7 +220,7 @@ func (b *Broker) start(ctx context.Context, req Request) (*Grant, error) {
 	for range 2 {
 		h, info, err := vs.cache.GetInfo(cctx, req.UserID)
 		if err != nil {
-			return nil, b.fail(req.Vendor, err)
+			return nil, b.fail(req.Vendor, vs.waitError(err))
 		}
 		if h.variant == want {
 			return h.out(info), nil
@@ -225,6 +236,21 @@ func (b *Broker) start(ctx context.Context, req Request) (*Grant, error) {
 		return nil, b.fail(req.Vendor, err)
 	}
 	return h.out(tokencache.Info{Soft: exp.Soft, Hard: exp.Hard}), nil
+}
+
+// waitError wraps the bare context error the cache returns when the
+// caller's context ended while it waited (for its own fetch or one another
+// caller started) into a *TransportError naming the vendor's minting call,
+// like the vendor clients report an ended context. Other errors pass as is.
+func (vs *vendorState) waitError(err error) error {
+	if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var te *TransportError
+	if errors.As(err, &te) {
+		return err
+	}
+	return &TransportError{Vendor: string(vs.vendor), Method: vs.method, Path: vs.path, Err: err}
 }
 
 // out copies the held grant for the caller (callers may change their copy).

@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"maps"
+	"net/http"
 	"strconv"
 	"time"
 
@@ -45,6 +46,7 @@ func entrupyAdapter(c *entrupy.Client) *vendorState {
 	}
 	return &vendorState{
 		vendor: Entrupy,
+		method: http.MethodPost, path: "/v2/integrations/authorize-user",
 		// The entrupy client validates the params before its call; check
 		// only needs what picks the grant.
 		check: func(req Request) (variant, error) {
@@ -76,7 +78,8 @@ func entrupyAdapter(c *entrupy.Client) *vendorState {
 func sentianceAdapter(c *sentiance.Client, now func() time.Time) *vendorState {
 	return &vendorState{
 		vendor: Sentiance,
-		check:  func(Request) (variant, error) { return 0, nil },
+		method: http.MethodPost, path: "/users/auth-code",
+		check: func(Request) (variant, error) { return 0, nil },
 		mint: func(ctx context.Context, req *Request) (*held, tokencache.Expiry, error) {
 			code, err := c.CreateAuthCode(ctx, req.UserID)
 			if err != nil {
@@ -115,6 +118,7 @@ func idvAdapter(c *idv.Client, defaults IDVParams) *vendorState {
 	key := func(p IDVParams) variant { return hashStrings(p.WorkflowID, strconv.FormatInt(int64(p.TTL), 10)) }
 	return &vendorState{
 		vendor: IDV,
+		method: http.MethodPost, path: "/api/device/ephemeral",
 		check: func(req Request) (variant, error) {
 			p := resolve(&req)
 			if p.WorkflowID == "" {
@@ -149,6 +153,7 @@ func uqudoAdapter(c *uqudo.Client, defaults UqudoParams) *vendorState {
 	}
 	return &vendorState{
 		vendor: Uqudo,
+		method: http.MethodPost, path: "/api/v1/session",
 		check: func(req Request) (variant, error) {
 			d := data(&req)
 			if d == nil {
