@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -24,8 +25,14 @@ func requestIDFromHeader(h http.Header) string {
 }
 
 func (c *Client) apiError(method, path string, resp *http.Response, attempts int, secrets []string) error {
-	// An error body is only read for its details: an excerpt is enough.
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, min(c.maxBody, maxErrorRead)))
+	// An error body is only read for its details: an excerpt is enough. One
+	// byte past the limit tells a body that was cut from one that fit.
+	limit := min(c.maxBody, maxErrorRead)
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	truncated := int64(len(raw)) > limit
+	if truncated {
+		raw = raw[:limit]
+	}
 	d := c.parseErr(resp.StatusCode, resp.Header, raw)
 	if d.RequestID == "" {
 		d.RequestID = requestIDFromHeader(resp.Header)
@@ -35,36 +42,58 @@ func (c *Client) apiError(method, path string, resp *http.Response, attempts int
 		Method:     method,
 		Path:       path,
 		StatusCode: resp.StatusCode,
-		Code:       capString(c.redactor.Redact(d.Code, secrets...), 64),
-		Message:    capString(c.redactor.Redact(d.Message, secrets...), maxMessage),
-		RequestID:  capString(c.redactor.Redact(d.RequestID, secrets...), 128),
+		Code:       c.redactor.excerpt(d.Code, 64, truncated, secrets),
+		Message:    c.redactor.excerpt(d.Message, maxMessage, truncated, secrets),
+		RequestID:  c.redactor.excerpt(d.RequestID, 128, truncated, secrets),
 		Attempts:   attempts,
 	}
 	if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 		e.RetryAfter = ra
 	}
 	if len(raw) > 0 {
-		e.Body = []byte(c.redactor.Redact(capString(string(raw), MaxErrorBody), secrets...))
+		if body := c.redactor.excerpt(string(raw), MaxErrorBody, truncated, secrets); body != "" {
+			e.Body = []byte(body)
+		}
 	}
 	return e
 }
 
-// capString cuts s to at most n bytes on a rune boundary and drops control
-// characters, so a vendor string cannot forge log lines.
-func capString(s string, n int) string {
-	out := make([]rune, 0, min(len(s), n))
-	size := 0
+// stripControl drops invalid UTF-8 and control characters (other than the
+// space), so a vendor string cannot forge log lines.
+func stripControl(s string) string {
+	clean := true
 	for _, r := range s {
-		if r == utf8.RuneError || (r < 0x20 && r != ' ') || r == 0x7f {
-			continue
-		}
-		size += utf8.RuneLen(r)
-		if size > n {
+		if isDropped(r) {
+			clean = false
 			break
 		}
-		out = append(out, r)
 	}
-	return string(out)
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		if !isDropped(r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func isDropped(r rune) bool { return r == utf8.RuneError || (r < 0x20 && r != ' ') || r == 0x7f }
+
+// cutString cuts s to at most n bytes on a rune boundary and reports whether
+// anything was cut.
+func cutString(s string, n int) (string, bool) {
+	if len(s) <= n {
+		return s, false
+	}
+	i := n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i], true
 }
 
 // ParseErrorBody is the generic [ErrorParser]: it reads a JSON object with

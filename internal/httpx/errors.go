@@ -67,8 +67,10 @@ type APIError struct {
 	RequestID string
 	// RetryAfter is the wait the vendor asked for (Retry-After), zero if none.
 	RetryAfter time.Duration
-	// Body is an excerpt of the response body (at most MaxErrorBody bytes),
-	// scrubbed of known secrets. It is never part of Error().
+	// Body is an excerpt of the response body (at most MaxErrorBody bytes,
+	// control characters dropped), scrubbed of known secrets before it is
+	// cut, with any start of a secret left at the cut dropped too. It is
+	// never part of Error().
 	Body []byte
 	// Attempts is how many times the request was sent.
 	Attempts int

@@ -54,6 +54,7 @@ type clientOpts struct {
 	logs       *syncBuffer
 	maxBody    int64
 	parseError httpx.ErrorParser
+	secrets    []string // registered besides testKey
 }
 
 // newClient builds a client authenticated with testKey, fast retries and a
@@ -70,7 +71,7 @@ func newClient(t *testing.T, o clientOpts) *httpx.Client {
 	}
 	cfg.HTTPClient = o.hc
 	cfg.Auth = func(h http.Header) { h.Set("Authorization", "Bearer "+testKey) }
-	cfg.Secrets = []string{testKey}
+	cfg.Secrets = append([]string{testKey}, o.secrets...)
 	if o.logs != nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(o.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

@@ -202,7 +202,7 @@ func (t *loggingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	}
 	attrs = append(attrs, attrStatus(resp.StatusCode))
 	if id := requestIDFromHeader(resp.Header); id != "" {
-		attrs = append(attrs, attrRequestID(capString(t.client.redactor.Redact(id), 128)))
+		attrs = append(attrs, attrRequestID(t.client.redactor.excerpt(id, 128, false, nil)))
 	}
 	t.logger.LogAttrs(ctx, levelDebug, "sdkbroker attempt", attrs...)
 	return resp, nil

@@ -104,3 +104,32 @@ func FuzzDecodeJSON(f *testing.F) {
 		}
 	})
 }
+
+func TestRedactor_TrimPartial(t *testing.T) {
+	r := httpx.NewRedactor(testKey)
+	cases := map[string]string{
+		"cut at key " + testKey[:4]:              "cut at key ",
+		"cut at key " + testKey[:len(testKey)-1]: "cut at key ",
+		"cut at key " + testKey[:3]:              "cut at key " + testKey[:3], // 3 bytes say nothing
+		"ends in [REDACTED]":                     "ends in [REDACTED]",
+		"ends in [REDAC":                         "ends in ",
+		"Authorization: Bearer ab1":              "Authorization: Bearer ",
+		"the token exp":                          "the token ", // a cut-off value after a scheme word may be a credential
+		"two [RED" + testKey[:6]:                 "two ",
+		"nothing to trim":                        "nothing to trim",
+		"":                                       "",
+	}
+	for in, want := range cases {
+		assert.Equal(t, want, r.TrimPartial(in), in)
+	}
+	assert.Equal(t, "dev ", r.TrimPartial("dev tok-42", "tok-42-xyz"), "extra secrets count too")
+	assert.Equal(t, "dev ", (*httpx.Redactor)(nil).TrimPartial("dev tok-42", "tok-42-xyz"), "a nil Redactor works")
+}
+
+func TestRedact_JSONEscapedForms(t *testing.T) {
+	secret := "ab/cd<ef>+gh"
+	for _, in := range []string{`{"m":"key ab\/cd<ef>+gh"}`, `{"m":"key ab/cd\u003cef\u003e+gh"}`, `{"m":"key ab\/cd\u003cef\u003e+gh"}`} {
+		out := httpx.Redact(in, secret)
+		assert.Equal(t, `{"m":"key [REDACTED]"}`, out, in)
+	}
+}
