@@ -72,7 +72,9 @@ func vendorIndex(v Vendor) int {
 type requestKey struct{}
 
 // New builds a Broker from options; at least one vendor must be enabled.
-// It makes no network call.
+// It makes no network call. The broker uses the vendor clients and the
+// Store it is given but does not own them: [Broker.Close] leaves them open,
+// and the caller closes them when it is done with them.
 func New(opts ...Option) (*Broker, error) {
 	cfg := config{now: time.Now}
 	for _, o := range opts {
@@ -315,7 +317,14 @@ func (b *Broker) Stats() map[Vendor]Stats {
 
 // Close stops the background refreshes and waits for them. Grants already
 // held are still served afterwards; a Start that needs a vendor call fails.
+// Close does not close the vendor clients given to New (WithEntrupy,
+// WithSentiance, WithIDV, WithUqudo) nor the Store: the caller owns them,
+// may share them, and closes them after the broker. Close may be called more
+// than once, and on a nil Broker.
 func (b *Broker) Close() {
+	if b == nil {
+		return
+	}
 	for _, vs := range b.vendors {
 		if vs != nil && vs.cache != nil {
 			vs.cache.Close()
