@@ -71,7 +71,9 @@ type Config struct {
 	// RequireHTTPS rejects a base URL that is not https.
 	RequireHTTPS bool
 	// HTTPClient is the caller's client; its Transport, Jar and Timeout are
-	// kept. Nil means a new client with a pooled transport.
+	// kept (a copy is made, so the caller's value is never modified). Nil,
+	// or a nil Transport, sends through http.DefaultTransport as it is at
+	// each request, so httpmock.Activate, before or after New, intercepts.
 	HTTPClient *http.Client
 	// Timeout bounds one attempt when HTTPClient has no Timeout (default 30 s).
 	Timeout time.Duration
@@ -188,12 +190,16 @@ func New(cfg Config) (*Client, error) {
 
 // newRetryClient wraps the caller's *http.Client (a shallow copy, so the
 // caller's value is untouched) in a retryablehttp.Client with our policy.
+// Without one, or when it has no Transport, requests go through
+// [defaultTransport], so whatever http.DefaultTransport is when a request is
+// sent is used.
 func (c *Client) newRetryClient(cfg Config) *retryablehttp.Client {
 	var hc http.Client
 	if cfg.HTTPClient != nil {
 		hc = *cfg.HTTPClient //nolint:govet // copying the exported fields is intended
-	} else {
-		hc.Transport = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	if hc.Transport == nil {
+		hc.Transport = defaultTransport{}
 	}
 	if hc.Timeout == 0 {
 		hc.Timeout = cfg.Timeout
@@ -203,11 +209,7 @@ func (c *Client) newRetryClient(cfg Config) *retryablehttp.Client {
 	}
 	hc.CheckRedirect = sameHostRedirect(hc.CheckRedirect)
 	if cfg.Logger != nil {
-		next := hc.Transport
-		if next == nil {
-			next = http.DefaultTransport
-		}
-		hc.Transport = &loggingTransport{next: next, logger: cfg.Logger, client: c}
+		hc.Transport = &loggingTransport{next: hc.Transport, logger: cfg.Logger, client: c}
 	}
 
 	rc := retryablehttp.NewClient()
@@ -224,6 +226,17 @@ func (c *Client) newRetryClient(cfg Config) *retryablehttp.Client {
 	}
 	rc.RequestLogHook = requestHook
 	return rc
+}
+
+// defaultTransport sends each request through http.DefaultTransport as it is
+// at that moment, never a copy taken earlier: httpmock.Activate (before or
+// after New) intercepts, and a program that wrapped the default transport
+// (tracing, metrics) keeps its wrapping. It makes no assumption about the
+// default transport's concrete type.
+type defaultTransport struct{}
+
+func (defaultTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return http.DefaultTransport.RoundTrip(req)
 }
 
 // sameHostRedirect refuses a redirect to another host (the credential must
@@ -251,3 +264,12 @@ func (c *Client) BaseURL() *url.URL { u := *c.base; return &u }
 
 // Redactor returns the client's redactor, holding its registered secrets.
 func (c *Client) Redactor() *Redactor { return c.redactor }
+
+// Close releases what the client owns. It is safe to call more than once, on
+// a nil Client and concurrently with calls, and calls made after Close keep
+// working. The client owns no connections: it sends through the caller's
+// Config.HTTPClient, which the caller keeps owning, or through whatever
+// http.DefaultTransport is at request time, which the whole program shares;
+// so Close releases nothing today and closes neither. Vendor clients call it
+// from their own Close so that anything the core comes to own is released.
+func (c *Client) Close() {}

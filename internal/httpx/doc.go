@@ -16,6 +16,14 @@
 //   - turns every non-2xx answer into an [*APIError] that unwraps to a shared
 //     sentinel ([ErrNotFound], [ErrRateLimited], ...).
 //
+// # Transport
+//
+// A Config without an HTTPClient (or with one whose Transport is nil) sends
+// through http.DefaultTransport as it is when each request is sent, never a
+// copy taken by [New]: httpmock.Activate, before or after New, intercepts,
+// and a program that wrapped the default transport keeps its wrapping. The
+// Client owns no connections, so [Client.Close] has nothing to release.
+//
 // # Retries
 //
 // 429, 502, 503, 504 and connection errors are retried, honouring Retry-After
