@@ -103,7 +103,7 @@ func (c *Client) CreateAuthCode(ctx context.Context, externalID string) (*AuthCo
 		return nil, err
 	}
 	var out authCodeResponse
-	_, err := c.hc.Do(ctx, &httpx.Request{
+	_, err := c.do(ctx, &httpx.Request{
 		Method: http.MethodPost,
 		Path:   httpx.Path("users", "auth-code"),
 		JSON:   externalIDBody{ExternalID: externalID},

@@ -3,13 +3,11 @@ package sentiance_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jarcoal/httpmock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -152,24 +150,12 @@ func decodeErrorCases(missingField string, extraMissing ...errorCase) []errorCas
 	return append(cases, extraMissing...)
 }
 
-// The DecodeError kinds are not re-exported (callers match ErrMalformedResponse);
-// tests read them from a real decode to stay black-box.
-func errNotJSONKind() error   { return kindOf(`<html>`) }
-func errEmptyKind() error     { return kindOf(``) }
-func errTruncatedKind() error { return kindOf(`{"a":`) }
-func errMissingKind() error   { return kindOf(`{}`) }
-
-func kindOf(body string) error {
-	mt := httpmock.NewMockTransport()
-	mt.RegisterNoResponder(httpmock.NewStringResponder(200, body))
-	c, _ := sentiance.NewClient(sentiance.Credentials{APIKey: testKey}, sentiance.WithHTTPClient(&http.Client{Transport: mt}))
-	_, err := c.CreateAuthCode(context.Background(), "u")
-	var de *sentiance.DecodeError
-	if errors.As(err, &de) {
-		return de.Kind
-	}
-	return nil
-}
+// The DecodeError kinds are exported, so callers can tell an HTML page from
+// a truncated answer.
+func errNotJSONKind() error   { return sentiance.ErrNotJSON }
+func errEmptyKind() error     { return sentiance.ErrEmptyBody }
+func errTruncatedKind() error { return sentiance.ErrTruncatedJSON }
+func errMissingKind() error   { return sentiance.ErrMissingField }
 
 // checkErrorCase asserts err against tc and that no secret leaked into it.
 func checkErrorCase(t *testing.T, tc errorCase, err error, secrets ...string) {
@@ -280,6 +266,7 @@ func TestClient_CreateAuthCode_BodyTooLarge(t *testing.T) {
 	mt.RegisterResponder(http.MethodPost, authCodeURL, jsonResponder(200, big))
 	_, err := newClient(t, mt, sentiance.WithMaxBodySize(1024)).CreateAuthCode(context.Background(), "user-1")
 	assert.ErrorIs(t, err, sentiance.ErrMalformedResponse)
+	assert.ErrorIs(t, err, sentiance.ErrBodyTooLarge)
 }
 
 func TestAuthCode_Expired(t *testing.T) {

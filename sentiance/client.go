@@ -1,10 +1,12 @@
 package sentiance
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -141,6 +143,7 @@ type Option func(*config) error
 
 type config struct {
 	http      httpx.Config
+	clock     func() time.Time
 	region    Region
 	regionSet bool   // WithRegion was given
 	baseURL   string // a custom base URL; wins over region
@@ -171,6 +174,21 @@ func WithBaseURL(raw string) Option {
 			return err
 		}
 		c.baseURL = raw
+		return nil
+	}
+}
+
+// WithClock sets the clock the client reads (default time.Now). Sentiance
+// sends each code's expiry itself (AuthCode.ExpiresAt), so the client
+// derives no expiry; the clock is what [Client.Now] returns, for
+// AuthCode.Expired(client.Now()), and for symmetry with the other sdkbroker
+// vendor packages. Tests pass a fake clock. A nil clock is an error.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) error {
+		if now == nil {
+			return httpx.Invalid("clock", "is nil")
+		}
+		c.clock = now
 		return nil
 	}
 }
@@ -225,6 +243,8 @@ func WithMaxBodySize(n int64) Option {
 type Client struct {
 	hc          *httpx.Client
 	platformURL string
+	clock       func() time.Time
+	closed      *atomic.Bool // shared by copies of the struct
 }
 
 // NewClient checks creds and opts and returns a Client. It makes no network
@@ -234,7 +254,7 @@ func NewClient(creds Credentials, opts ...Option) (*Client, error) {
 	if err := creds.validate(); err != nil {
 		return nil, err
 	}
-	cfg := config{http: httpx.NewConfig(vendor, DefaultBaseURL), region: RegionEU}
+	cfg := config{http: httpx.NewConfig(vendor, DefaultBaseURL), region: RegionEU, clock: time.Now}
 	for _, opt := range opts {
 		if opt == nil {
 			return nil, httpx.Invalid("option", "is nil")
@@ -257,7 +277,7 @@ func NewClient(creds Credentials, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Client{hc: hc, platformURL: platformURL(cfg)}, nil
+	return &Client{hc: hc, platformURL: platformURL(cfg), clock: cfg.clock, closed: new(atomic.Bool)}, nil
 }
 
 // platformURL chooses the URL [Client.PlatformURL] reports.
@@ -288,11 +308,66 @@ func (c *Client) PlatformURL() string {
 	return c.platformURL
 }
 
-// BaseURL returns the API base URL the client sends to, ending in "/".
-func (c *Client) BaseURL() string { return c.hc.BaseURL().String() }
+// BaseURL returns the API base URL the client sends to, ending in "/": the
+// region's host, or the [WithBaseURL] value. A nil or zero Client returns "".
+func (c *Client) BaseURL() string {
+	if c == nil || c.hc == nil {
+		return ""
+	}
+	return c.hc.BaseURL().String()
+}
 
-// String describes the client without its key.
-func (c *Client) String() string { return "sentiance.Client{base: " + c.BaseURL() + "}" }
+// Now returns the time on the client's clock ([WithClock], default
+// time.Now), for AuthCode.Expired(client.Now()).
+func (c *Client) Now() time.Time {
+	if c == nil || c.clock == nil {
+		return time.Now()
+	}
+	return c.clock()
+}
+
+// Close releases what the client owns: the idle connections of the HTTP
+// transport it created (a transport passed with [WithHTTPClient] stays the
+// caller's). It is safe to call more than once, concurrently, and on a nil
+// or zero Client. Calls made after Close fail with [ErrClosed] and send
+// nothing.
+func (c *Client) Close() {
+	if c == nil || c.hc == nil || c.closed == nil || !c.closed.CompareAndSwap(false, true) {
+		return
+	}
+	closeHTTP(c.hc)
+}
+
+// closeHTTP closes the HTTP core's resources once it can (the core's Close
+// is being added; until then this releases nothing).
+func closeHTTP(hc any) {
+	switch cl := hc.(type) {
+	case interface{ Close() error }:
+		_ = cl.Close()
+	case interface{ Close() }:
+		cl.Close()
+	}
+}
+
+// do sends req after checking that the client can be used.
+func (c *Client) do(ctx context.Context, req *httpx.Request, out any) (*httpx.Response, error) {
+	switch {
+	case c == nil || c.hc == nil || c.closed == nil:
+		return nil, httpx.Invalid("client", "is nil or was not built with NewClient")
+	case c.closed.Load():
+		return nil, ErrClosed
+	}
+	return c.hc.Do(ctx, req, out)
+}
+
+// String describes the client without its key; a nil or zero Client prints
+// as "sentiance.Client{}".
+func (c *Client) String() string {
+	if c == nil || c.hc == nil {
+		return "sentiance.Client{}"
+	}
+	return "sentiance.Client{base: " + c.BaseURL() + "}"
+}
 
 // GoString is String, for %#v.
 func (c *Client) GoString() string { return c.String() }

@@ -3,9 +3,11 @@ package sentiance_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -201,4 +203,71 @@ func TestClient_SilentWithoutLogger(t *testing.T) {
 	c := newClient(t, mt)
 	require.NoError(t, c.DeleteUser(context.Background(), "u1"))
 	assert.Empty(t, buf.String())
+}
+
+// TestClient_ZeroValue: a nil or zero Client prints safely and its calls
+// fail with a clear error instead of panicking.
+func TestClient_ZeroValue(t *testing.T) {
+	for name, c := range map[string]*sentiance.Client{"nil": nil, "zero": {}} {
+		t.Run(name, func(t *testing.T) {
+			assert.NotPanics(t, func() {
+				for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+					_ = fmt.Sprintf(verb, c)
+				}
+			})
+			assert.Equal(t, "sentiance.Client{}", c.String())
+			assert.Empty(t, c.BaseURL())
+			assert.Empty(t, c.PlatformURL())
+			assert.False(t, c.Now().IsZero())
+			_, err := c.CreateAuthCode(context.Background(), "user-1")
+			var ve *sentiance.ValidationError
+			require.ErrorAs(t, err, &ve)
+			assert.Equal(t, "client", ve.Field)
+			_, err = c.LinkInstall(context.Background(), "install-1", "user-1")
+			assert.ErrorIs(t, err, sentiance.ErrInvalidInput)
+			assert.ErrorIs(t, c.DeleteUser(context.Background(), "u1"), sentiance.ErrInvalidInput)
+			assert.NotPanics(t, c.Close)
+			assert.NotPanics(t, c.Close)
+		})
+	}
+	var zero sentiance.Client
+	assert.NotPanics(t, func() { _ = fmt.Sprintf("%v %+v %#v", zero, zero, zero) })
+}
+
+// TestClient_Close: Close is idempotent and safe concurrently; calls after
+// it fail with ErrClosed and send nothing.
+func TestClient_Close(t *testing.T) {
+	mt := newMock(t)
+	mt.RegisterResponder(http.MethodDelete, testBase+"users/u1", httpmock.NewStringResponder(http.StatusNoContent, ""))
+	c := newClient(t, mt)
+	require.NoError(t, c.DeleteUser(context.Background(), "u1"))
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(c.Close)
+	}
+	wg.Wait()
+	c.Close()
+	err := c.DeleteUser(context.Background(), "u1")
+	assert.ErrorIs(t, err, sentiance.ErrClosed)
+	_, err = c.CreateAuthCode(context.Background(), "user-1")
+	assert.ErrorIs(t, err, sentiance.ErrClosed)
+	_, err = c.LinkInstall(context.Background(), "install-1", "user-1")
+	assert.ErrorIs(t, err, sentiance.ErrClosed)
+	assert.Equal(t, 1, mt.GetTotalCallCount(), "nothing is sent after Close")
+	assert.Equal(t, testBase, c.BaseURL(), "accessors keep working")
+}
+
+// TestClient_WithClock: the clock is what Now reports, for AuthCode.Expired.
+func TestClient_WithClock(t *testing.T) {
+	at := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	c, err := sentiance.NewClient(sentiance.Credentials{APIKey: testKey}, sentiance.WithClock(func() time.Time { return at }))
+	require.NoError(t, err)
+	assert.Equal(t, at, c.Now())
+	code := sentiance.AuthCode{Code: testCode, ExpiresAt: at.Add(time.Minute)}
+	assert.False(t, code.Expired(c.Now()))
+
+	_, err = sentiance.NewClient(sentiance.Credentials{APIKey: testKey}, sentiance.WithClock(nil))
+	var ve *sentiance.ValidationError
+	require.ErrorAs(t, err, &ve)
+	assert.Equal(t, "clock", ve.Field)
 }

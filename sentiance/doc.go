@@ -34,8 +34,16 @@
 // errors.Is matches the status category ([ErrNotFound], [ErrRateLimited], ...,
 // shared by every sdkbroker vendor package). Bad input is a [*ValidationError]
 // ([ErrInvalidInput]) returned before any network call; an unusable 2xx body
-// (empty, HTML, truncated, missing authentication_code or expires_at) is a
-// [*DecodeError] ([ErrMalformedResponse]); no answer is a [*TransportError].
+// is a [*DecodeError] ([ErrMalformedResponse], with a Kind of [ErrEmptyBody],
+// [ErrNotJSON], [ErrTruncatedJSON], [ErrMissingField] or [ErrBodyTooLarge]);
+// no answer is a [*TransportError]. The alias docs list each type's fields.
+//
+// # Lifecycle
+//
+// A [Client] is built once and shared. [Client.Close] releases what it owns
+// and is safe to call twice; calls after Close fail with [ErrClosed]. A nil
+// or zero Client prints as "sentiance.Client{}" and its calls return a
+// [*ValidationError] rather than panicking.
 //
 // # Retries
 //
@@ -56,9 +64,16 @@
 //
 // [NewFirehoseHandler] checks Basic auth in constant time, answers Sentiance's
 // GET check with {"app_id": ...}, accepts gzip or plain JSON deliveries within
-// a size limit applied after decompression, decodes the data[] envelope into
-// [Message] values, flags test deliveries ([IsTestDelivery], Message.Test), and
-// answers 200 only after your callback succeeded.
+// a size limit applied after decompression ([WithWebhookMaxBodySize]),
+// decodes the data[] envelope into [Message] values, flags test deliveries
+// ([IsTestDelivery], Message.Test), and answers 200 only after your callback
+// succeeded (500 when it failed or panicked). A bad configuration is an error
+// from the constructor, never a handler that accepts anything.
+//
+// Attribution: Message.UserID is the Sentiance user id, not your external
+// id. Keep the Sentiance user id the app's SDK reports after user creation
+// next to the external id you sent; a broker-based backend resolves that
+// external id to your user with broker.Owner(ctx, "sentiance", externalID).
 //
 // # Assumptions
 //
@@ -70,7 +85,7 @@
 //   - [MaxExternalIDLength]: external ids are at most 256 bytes.
 //   - [MaxIDLength]: install and user ids are at most 256 bytes.
 //   - [DefaultFirehoseMaxBody]: a Firehose delivery is at most 10 MiB, before
-//     and after decompression (FirehoseConfig.MaxBody changes it).
+//     and after decompression ([WithWebhookMaxBodySize] changes it).
 //   - [Message].UserID is read from the inner data's user_id, else userId.
 //   - [Message].Timestamp also accepts a number, read as Unix milliseconds.
 //   - A gzip body sent without Content-Encoding is recognised by its magic

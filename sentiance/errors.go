@@ -7,23 +7,48 @@ import (
 )
 
 // APIError is a non-2xx answer from Sentiance. Sentiance answers errors as
-// {"message": "...", "errorCode": "SCREAMING_CASE", "ref": "<uuid>"}: Code
-// holds errorCode (compare it with the Code constants, or use [ErrorCode]),
-// Message holds message and RequestID holds ref, the id to quote to Sentiance
-// support. errors.Is matches the status category ([ErrNotFound], ...).
+// {"message": "...", "errorCode": "SCREAMING_CASE", "ref": "<uuid>"}. Fields:
+//
+//   - Vendor: "sentiance".
+//   - Method, Path: the request's method and escaped URL path (no query).
+//   - StatusCode: the HTTP status of the last answer.
+//   - Code: errorCode (compare it with the Code constants, or use [ErrorCode]).
+//   - Message: message, scrubbed of secrets and capped at 256 bytes.
+//   - RequestID: ref, the id to quote to Sentiance support.
+//   - RetryAfter: the wait a 429 asked for (Retry-After), zero if none.
+//   - Attempts: how many times the request was sent.
+//   - Body: an excerpt of the answer (at most 4 KiB), scrubbed of secrets and
+//     never part of Error().
+//
+// errors.Is matches the status category ([ErrNotFound], [ErrRateLimited], ...).
 type APIError = httpx.APIError
 
 // ValidationError reports input rejected before any network call; it
-// unwraps to [ErrInvalidInput].
+// unwraps to [ErrInvalidInput]. Fields: Field, the wire name of the offending
+// input (such as "external_id"); Reason, what is wrong with it, never
+// repeating the value.
 type ValidationError = httpx.ValidationError
 
-// DecodeError reports a 2xx answer whose body cannot be used (empty, not
-// JSON, truncated, too large, or missing a required field); it matches
-// [ErrMalformedResponse].
+// DecodeError reports a 2xx answer whose body cannot be used; it matches
+// [ErrMalformedResponse] and its Kind. Fields:
+//
+//   - Vendor, Method, Path: the call, as in [APIError].
+//   - StatusCode: the HTTP status of the answer.
+//   - Kind: [ErrEmptyBody], [ErrNotJSON], [ErrTruncatedJSON],
+//     [ErrMissingField], [ErrBodyTooLarge] or [ErrMalformedResponse].
+//   - Field: the wire name of the missing or bad field, such as
+//     "authentication_code" or "expires_at", when known.
+//   - Err: the underlying cause, if any.
 type DecodeError = httpx.DecodeError
 
 // TransportError reports a call that got no HTTP answer (connection failure,
-// timeout, ended context, refused redirect).
+// timeout, ended context, refused redirect). Fields:
+//
+//   - Vendor, Method, Path: the call, as in [APIError].
+//   - Attempts: how many times the request was sent.
+//   - Sent: whether the request may have reached Sentiance.
+//   - Err: the cause, without the URL; errors.Is(err, context.Canceled) and
+//     errors.Is(err, context.DeadlineExceeded) work through it.
 type TransportError = httpx.TransportError
 
 // Error categories, shared with every sdkbroker vendor package, for errors.Is.
@@ -42,9 +67,25 @@ var (
 	ErrRateLimited = httpx.ErrRateLimited
 	// ErrServer matches a 5xx answer.
 	ErrServer = httpx.ErrServer
+
 	// ErrMalformedResponse matches every [*DecodeError].
 	ErrMalformedResponse = httpx.ErrMalformedResponse
+	// ErrEmptyBody is the DecodeError kind for a 2xx answer without a body.
+	ErrEmptyBody = httpx.ErrEmptyBody
+	// ErrNotJSON is the DecodeError kind for a body that is not JSON (an HTML page).
+	ErrNotJSON = httpx.ErrNotJSON
+	// ErrTruncatedJSON is the DecodeError kind for JSON cut short.
+	ErrTruncatedJSON = httpx.ErrTruncatedJSON
+	// ErrMissingField is the DecodeError kind for an answer lacking a required
+	// field (authentication_code, expires_at, id).
+	ErrMissingField = httpx.ErrMissingField
+	// ErrBodyTooLarge is the DecodeError kind for an answer over the size
+	// limit ([WithMaxBodySize]).
+	ErrBodyTooLarge = httpx.ErrBodyTooLarge
 )
+
+// ErrClosed is returned by calls made after [Client.Close]; nothing is sent.
+var ErrClosed = errors.New("sentiance: client is closed")
 
 // Sentiance error codes (the errorCode field of an error answer), for
 // switching on [ErrorCode]. Codes not listed here are passed through verbatim.

@@ -22,24 +22,33 @@ func ExampleNewClient() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer client.Close()
 	fmt.Println(client.BaseURL())
 	fmt.Println(client) // never the key
+	// The app passes this to the Sentiance SDK's user creation with the code.
+	fmt.Println(client.PlatformURL())
 	// Output:
 	// https://api.p15.sentiance.com/
 	// sentiance.Client{base: https://api.p15.sentiance.com/}
+	// https://api.p15.sentiance.com
 }
 
 func ExampleClient_CreateAuthCode() {
 	// A fake Sentiance on loopback, with a fixed clock.
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	fake := sentiancetest.StartServer(sentiancetest.WithAPIKey("my-secret-api-key"),
+	fake, err := sentiancetest.Start(sentiancetest.WithAPIKey("my-secret-api-key"),
 		sentiancetest.WithClock(func() time.Time { return now }))
-	defer fake.Close()
-
-	client, err := sentiance.NewClient(sentiance.Credentials{APIKey: "my-secret-api-key"}, sentiance.WithBaseURL(fake.URL))
 	if err != nil {
 		log.Fatal(err)
 	}
+	defer fake.Close()
+
+	client, err := sentiance.NewClient(sentiance.Credentials{APIKey: "my-secret-api-key"},
+		sentiance.WithBaseURL(fake.URL), sentiance.WithClock(func() time.Time { return now }))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
 	code, err := client.CreateAuthCode(context.Background(), "user-42")
 	if err != nil {
 		log.Fatal(err)
@@ -48,7 +57,7 @@ func ExampleClient_CreateAuthCode() {
 	fmt.Println(code)
 	fmt.Println("code length:", len(code.Code))
 	fmt.Println("valid for:", code.ExpiresAt.Sub(now))
-	fmt.Println("expired now:", code.Expired(now))
+	fmt.Println("expired now:", code.Expired(client.Now()))
 	// Output:
 	// sentiance.AuthCode{Code: [REDACTED], ExpiresAt: 2030-01-02T03:14:05Z}
 	// code length: 64
@@ -59,7 +68,10 @@ func ExampleClient_CreateAuthCode() {
 // Calling CreateAuthCode again for an external id that is already linked
 // restores the same Sentiance user when the app's SDK redeems the code.
 func ExampleClient_CreateAuthCode_restore() {
-	fake := sentiancetest.StartServer()
+	fake, err := sentiancetest.Start()
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer fake.Close()
 	client, err := fake.NewClient() // the fake's URL and key (sentiancetest.DefaultAPIKey)
 	if err != nil {
@@ -87,7 +99,10 @@ func ExampleClient_CreateAuthCode_restore() {
 }
 
 func ExampleErrorCode() {
-	fake := sentiancetest.StartServer()
+	fake, err := sentiancetest.Start()
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer fake.Close()
 	client, err := fake.NewClient() // the fake's URL and key (sentiancetest.DefaultAPIKey)
 	if err != nil {
@@ -109,7 +124,10 @@ func ExampleErrorCode() {
 }
 
 func ExampleClient_LinkInstall() {
-	fake := sentiancetest.StartServer()
+	fake, err := sentiancetest.Start()
+	if err != nil {
+		log.Fatal(err)
+	}
 	defer fake.Close()
 	client, err := fake.NewClient() // the fake's URL and key (sentiancetest.DefaultAPIKey)
 	if err != nil {
@@ -131,12 +149,17 @@ func ExampleClient_LinkInstall() {
 
 func ExampleNewFirehoseHandler() {
 	cfg := sentiance.FirehoseConfig{AppID: "my-app-id", Username: "sentiance", Password: "firehose-password"}
-	handler := sentiance.NewFirehoseHandler(cfg, func(ctx context.Context, msgs []sentiance.Message) error {
+	handler, err := sentiance.NewFirehoseHandler(cfg, func(ctx context.Context, msgs []sentiance.Message) error {
 		for _, m := range msgs {
+			// m.UserID is the Sentiance user id; map it to your user with the
+			// Sentiance user id your app reported after user creation.
 			fmt.Printf("%s for %s at %s (test: %v)\n", m.Type, m.UserID, m.Timestamp.Format(time.RFC3339), sentiance.IsTestDelivery(ctx))
 		}
-		return nil // 200 only now; an error answers 500 and Sentiance delivers again
-	})
+		return nil // 200 only now; an error (or a panic) answers 500 and Sentiance delivers again
+	}, sentiance.WithWebhookMaxBodySize(4<<20))
+	if err != nil {
+		log.Fatal(err) // a missing password or callback is refused here, at start-up
+	}
 	srv := httptest.NewServer(handler) // in production: http.Handle("/sentiance/firehose", handler)
 	defer srv.Close()
 

@@ -14,8 +14,9 @@ import (
 
 // DefaultFirehoseMaxBody is the default limit of a Firehose delivery, in
 // bytes, applied both to the body as sent and to the body after gzip
-// decompression. **Assumed**: Sentiance documents no size; 10 MiB holds
-// thousands of messages while refusing a gzip bomb long before it hurts.
+// decompression; change it with [WithWebhookMaxBodySize]. **Assumed**:
+// Sentiance documents no size; 10 MiB holds thousands of messages while
+// refusing a gzip bomb long before it hurts.
 const DefaultFirehoseMaxBody = 10 << 20
 
 // PayloadTypeHeader is the header with which Sentiance marks a test delivery
@@ -198,18 +199,11 @@ type FirehoseConfig struct {
 	// Password is the Basic auth password Sentiance sends. Required. It is
 	// left out of JSON encoding.
 	Password string `json:"-"`
-	// MaxBody limits a delivery in bytes, both as sent and after gzip
-	// decompression; 0 means [DefaultFirehoseMaxBody]. Larger deliveries are
-	// refused with 413.
-	MaxBody int64
-	// Logger, when set, receives one line per refused or failed delivery
-	// (never credentials or bodies). Nil is silent.
-	Logger *slog.Logger `json:"-"`
 }
 
-// Validate reports a configuration [NewFirehoseHandler] would refuse to
-// serve with: a missing AppID, Username or Password, a Username with ':',
-// or a negative MaxBody.
+// Validate reports a configuration [NewFirehoseHandler] refuses: a missing
+// AppID, Username or Password, or a Username with ':'. The error is a
+// [*ValidationError] that never repeats a value.
 func (c FirehoseConfig) Validate() error {
 	switch {
 	case c.AppID == "":
@@ -220,16 +214,14 @@ func (c FirehoseConfig) Validate() error {
 		return httpx.Invalid("username", "must not contain ':'")
 	case c.Password == "":
 		return httpx.Invalid("password", "is empty")
-	case c.MaxBody < 0:
-		return httpx.Invalid("max_body", "must not be negative")
 	}
 	return nil
 }
 
 // String describes the configuration with Password redacted.
 func (c FirehoseConfig) String() string {
-	return fmt.Sprintf("sentiance.FirehoseConfig{AppID: %q, Username: %q, Password: %s, MaxBody: %d}",
-		c.AppID, c.Username, redactedOrEmpty(c.Password), c.MaxBody)
+	return fmt.Sprintf("sentiance.FirehoseConfig{AppID: %q, Username: %q, Password: %s}",
+		c.AppID, c.Username, redactedOrEmpty(c.Password))
 }
 
 // GoString is String, for %#v.
@@ -244,6 +236,5 @@ func (c FirehoseConfig) LogValue() slog.Value {
 		slog.String("app_id", c.AppID),
 		slog.String("username", c.Username),
 		slog.String("password", redactedOrEmpty(c.Password)),
-		slog.Int64("max_body", c.MaxBody),
 	)
 }

@@ -8,9 +8,11 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 
 	"github.com/sdkbroker/sdkbroker/internal/httpx"
@@ -26,6 +28,33 @@ func IsTestDelivery(ctx context.Context) bool {
 	return v
 }
 
+// WebhookOption configures [NewFirehoseHandler]. The same options exist,
+// with the same names, in every sdkbroker package that receives webhooks.
+type WebhookOption func(*firehoseHandler) error
+
+// WithWebhookLogger logs one line per refused or failed delivery and per
+// recovered callback panic (status, reason, method, path; never credentials,
+// bodies or messages). Without it the handler is silent; nil is ignored.
+func WithWebhookLogger(l *slog.Logger) WebhookOption {
+	return func(h *firehoseHandler) error {
+		h.logger = l
+		return nil
+	}
+}
+
+// WithWebhookMaxBodySize limits a delivery to n bytes, both as sent and after
+// gzip decompression (default [DefaultFirehoseMaxBody]); larger deliveries
+// are refused with 413. n must be positive.
+func WithWebhookMaxBodySize(n int64) WebhookOption {
+	return func(h *firehoseHandler) error {
+		if n <= 0 {
+			return httpx.Invalid("webhook_max_body_size", "must be positive")
+		}
+		h.maxBody = n
+		return nil
+	}
+}
+
 // NewFirehoseHandler returns the http.Handler to mount at the URL you gave
 // Sentiance for its Firehose. It answers:
 //
@@ -34,61 +63,72 @@ func IsTestDelivery(ctx context.Context) bool {
 //     nor content leaks through timing);
 //   - GET: 200 {"app_id": cfg.AppID}, the check Sentiance makes on the URL;
 //   - POST: a delivery, plain JSON or gzip (Content-Encoding: gzip, or a body
-//     starting with the gzip magic bytes). The body is limited to cfg.MaxBody
-//     bytes both as sent and after decompression, so a gzip bomb gets 413. The
-//     JSON is decoded with [ParseFirehoseDelivery] (400 if malformed); fn
-//     then receives every message in order, in one call, even when there are
-//     none; 200 is answered only after fn returned nil, and 500 when it
-//     failed, so Sentiance delivers again. fn runs on the request's context,
-//     for which [IsTestDelivery] reports a test delivery;
+//     starting with the gzip magic bytes). The body is limited to the
+//     maximum size ([WithWebhookMaxBodySize]) both as sent and after
+//     decompression, so a gzip bomb gets 413. The JSON is decoded with
+//     [ParseFirehoseDelivery] (400 if malformed); fn then receives every
+//     message in order, in one call, even when there are none; 200 is
+//     answered only after fn returned nil, and 500 when it returned an error
+//     or panicked (the panic is recovered and logged without the delivery),
+//     so Sentiance delivers again. fn runs on the request's context, for
+//     which [IsTestDelivery] reports a test delivery;
 //   - other methods: 405; an unknown Content-Encoding: 415.
 //
-// A cfg that fails [FirehoseConfig.Validate], or a nil fn, makes a handler that
-// answers every request with 500 (it never accepts unauthenticated
-// deliveries); call Validate at start-up to catch that early.
+// A cfg that fails [FirehoseConfig.Validate], a nil fn or an invalid option
+// is an error (a [*ValidationError], matching [ErrInvalidInput]) and no
+// handler is returned.
 //
 // Error answers are short plain text that never repeats the body or a
 // credential. The handler keeps only digests of the credentials.
-func NewFirehoseHandler(cfg FirehoseConfig, fn func(ctx context.Context, msgs []Message) error) http.Handler {
+//
+// # Attribution
+//
+// Each [Message] carries Message.UserID, the Sentiance user id (the
+// message data's user_id), not your external id. To find your user, keep
+// the Sentiance user id the app's SDK reports after user creation (or that
+// [Client.LinkInstall] returns) next to the external id you sent; a
+// backend built on package broker records the external id it sent and
+// resolves it with broker.Owner(ctx, "sentiance", externalID).
+func NewFirehoseHandler(cfg FirehoseConfig, fn func(ctx context.Context, msgs []Message) error, opts ...WebhookOption) (http.Handler, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if fn == nil {
+		return nil, httpx.Invalid("callback", "is nil")
+	}
 	h := &firehoseHandler{
 		appID:    cfg.AppID,
-		maxBody:  cfg.MaxBody,
+		maxBody:  DefaultFirehoseMaxBody,
 		fn:       fn,
-		logger:   cfg.Logger,
 		user:     sha256.Sum256([]byte(cfg.Username)),
 		pass:     sha256.Sum256([]byte(cfg.Password)),
 		redactor: httpx.NewRedactor(cfg.Password),
 	}
-	if h.maxBody == 0 {
-		h.maxBody = DefaultFirehoseMaxBody
+	for _, opt := range opts {
+		if opt == nil {
+			return nil, httpx.Invalid("option", "is nil")
+		}
+		if err := opt(h); err != nil {
+			return nil, err
+		}
 	}
-	h.misconfig = cfg.Validate()
-	if h.misconfig == nil && fn == nil {
-		h.misconfig = httpx.Invalid("fn", "is nil")
-	}
-	return h
+	return h, nil
 }
 
 type firehoseHandler struct {
-	appID     string
-	maxBody   int64
-	fn        func(context.Context, []Message) error
-	logger    *slog.Logger
-	user      [sha256.Size]byte
-	pass      [sha256.Size]byte
-	redactor  *httpx.Redactor
-	misconfig error
+	appID    string
+	maxBody  int64
+	fn       func(context.Context, []Message) error
+	logger   *slog.Logger
+	user     [sha256.Size]byte
+	pass     [sha256.Size]byte
+	redactor *httpx.Redactor
 }
 
 // String describes the handler without its credentials.
 func (h *firehoseHandler) String() string { return "sentiance.FirehoseHandler{AppID: " + h.appID + "}" }
 
 func (h *firehoseHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if h.misconfig != nil {
-		h.log(r, slog.LevelError, "firehose handler misconfigured", slog.String("error", h.misconfig.Error()))
-		http.Error(w, "firehose receiver misconfigured", http.StatusInternalServerError)
-		return
-	}
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		w.Header().Set("Allow", "GET, POST")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -137,13 +177,38 @@ func (h *firehoseHandler) serveDelivery(w http.ResponseWriter, r *http.Request) 
 		}
 	}
 	ctx := context.WithValue(r.Context(), testDeliveryKey{}, test)
-	if err := h.fn(ctx, msgs); err != nil {
+	if err := h.call(ctx, r, msgs); err != nil {
 		h.log(r, slog.LevelError, "firehose callback failed", slog.Int("messages", len(msgs)),
 			slog.String("error", h.redactor.Redact(err.Error())))
 		http.Error(w, "delivery not processed", http.StatusInternalServerError)
 		return
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// errCallbackPanicked is what a recovered callback panic becomes.
+var errCallbackPanicked = errors.New("firehose callback panicked")
+
+// call runs the callback, turning a panic into errCallbackPanicked. The
+// panic is logged by kind only (see panicSummary), never with the messages.
+func (h *firehoseHandler) call(ctx context.Context, r *http.Request, msgs []Message) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			h.log(r, slog.LevelError, "firehose callback panicked", slog.String("panic", panicSummary(p)))
+			err = errCallbackPanicked
+		}
+	}()
+	return h.fn(ctx, msgs)
+}
+
+// panicSummary describes a recovered panic without its value, which may hold
+// the delivery: a runtime error's own message (such as "index out of
+// range"), else the value's type.
+func panicSummary(p any) string {
+	if re, ok := p.(runtime.Error); ok {
+		return re.Error()
+	}
+	return fmt.Sprintf("panic value of type %T", p)
 }
 
 // readBody reads the delivery within the limits, decompressing gzip. On

@@ -33,6 +33,15 @@ func firehoseConfig() sentiance.FirehoseConfig {
 	return sentiance.FirehoseConfig{AppID: fhApp, Username: fhUser, Password: fhPass}
 }
 
+// newFirehose builds a Firehose handler that must be valid.
+func newFirehose(t testing.TB, cfg sentiance.FirehoseConfig, fn func(context.Context, []sentiance.Message) error, opts ...sentiance.WebhookOption) http.Handler {
+	t.Helper()
+	h, err := sentiance.NewFirehoseHandler(cfg, fn, opts...)
+	require.NoError(t, err)
+	require.NotNil(t, h)
+	return h
+}
+
 // recorder collects callback invocations.
 type recorder struct {
 	mu    sync.Mutex
@@ -77,7 +86,7 @@ func post(t *testing.T, h http.Handler, body []byte, header http.Header) *httpte
 
 func TestFirehoseHandler_GetAppID(t *testing.T) {
 	var r recorder
-	h := sentiance.NewFirehoseHandler(firehoseConfig(), r.fn)
+	h := newFirehose(t, firehoseConfig(), r.fn)
 	req := httptest.NewRequest(http.MethodGet, "/firehose", nil)
 	req.SetBasicAuth(fhUser, fhPass)
 	rec := httptest.NewRecorder()
@@ -110,7 +119,7 @@ func TestFirehoseHandler_Unauthorized(t *testing.T) {
 		for _, c := range creds {
 			t.Run(method+" "+c.name, func(t *testing.T) {
 				var r recorder
-				h := sentiance.NewFirehoseHandler(firehoseConfig(), r.fn)
+				h := newFirehose(t, firehoseConfig(), r.fn)
 				req := httptest.NewRequest(method, "/firehose", bytes.NewReader(body))
 				req.Header.Set("Content-Encoding", "gzip")
 				if c.set {
@@ -133,7 +142,7 @@ func TestFirehoseHandler_Unauthorized(t *testing.T) {
 
 func TestFirehoseHandler_MethodNotAllowed(t *testing.T) {
 	var r recorder
-	h := sentiance.NewFirehoseHandler(firehoseConfig(), r.fn)
+	h := newFirehose(t, firehoseConfig(), r.fn)
 	for _, m := range []string{http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodHead, http.MethodOptions} {
 		req := httptest.NewRequest(m, "/firehose", nil)
 		req.SetBasicAuth(fhUser, fhPass)
@@ -155,7 +164,7 @@ func TestFirehoseHandler_GzipDelivery(t *testing.T) {
 	require.Equal(t, []byte{0x1f, 0x8b}, body[:2], "BuildFirehoseDelivery compresses")
 
 	var r recorder
-	rec := post(t, sentiance.NewFirehoseHandler(firehoseConfig(), r.fn), body, nil)
+	rec := post(t, newFirehose(t, firehoseConfig(), r.fn), body, nil)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	require.Equal(t, 1, r.count())
 	msgs := r.calls[0]
@@ -215,7 +224,7 @@ func TestFirehoseHandler_Encodings(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var r recorder
-			h := sentiance.NewFirehoseHandler(firehoseConfig(), r.fn)
+			h := newFirehose(t, firehoseConfig(), r.fn)
 			req := httptest.NewRequest(http.MethodPost, "/firehose", bytes.NewReader(tt.body))
 			req.SetBasicAuth(fhUser, fhPass)
 			if tt.encoding != "" {
@@ -260,7 +269,7 @@ func TestFirehoseHandler_RefusedBodies(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var r recorder
-			h := sentiance.NewFirehoseHandler(firehoseConfig(), r.fn)
+			h := newFirehose(t, firehoseConfig(), r.fn)
 			req := httptest.NewRequest(http.MethodPost, "/firehose", bytes.NewReader(tt.body))
 			req.SetBasicAuth(fhUser, fhPass)
 			if tt.encoding != "" {
@@ -293,12 +302,11 @@ func zeros(t testing.TB, n int) []byte {
 
 func TestFirehoseHandler_GzipBomb(t *testing.T) {
 	t.Run("small limit", func(t *testing.T) {
-		cfg := firehoseConfig()
-		cfg.MaxBody = 64 << 10
+		const limit = 64 << 10
 		bomb := zeros(t, 4<<20) // 4 MiB of zeros in a few KiB
-		require.Less(t, len(bomb), int(cfg.MaxBody), "the compressed body is within the limit")
+		require.Less(t, len(bomb), limit, "the compressed body is within the limit")
 		var r recorder
-		h := sentiance.NewFirehoseHandler(cfg, r.fn)
+		h := newFirehose(t, firehoseConfig(), r.fn, sentiance.WithWebhookMaxBodySize(limit))
 		req := httptest.NewRequest(http.MethodPost, "/firehose", bytes.NewReader(bomb))
 		req.SetBasicAuth(fhUser, fhPass)
 		req.Header.Set("Content-Encoding", "gzip")
@@ -310,16 +318,14 @@ func TestFirehoseHandler_GzipBomb(t *testing.T) {
 	t.Run("default limit", func(t *testing.T) {
 		bomb := zeros(t, sentiance.DefaultFirehoseMaxBody+1)
 		var r recorder
-		rec := post(t, sentiance.NewFirehoseHandler(firehoseConfig(), r.fn), bomb, nil)
+		rec := post(t, newFirehose(t, firehoseConfig(), r.fn), bomb, nil)
 		assert.Equal(t, http.StatusRequestEntityTooLarge, rec.Code)
 		assert.Zero(t, r.count())
 	})
 	t.Run("exactly at the limit is read", func(t *testing.T) {
-		cfg := firehoseConfig()
 		plain := []byte(`{"data":[]}` + strings.Repeat(" ", 1000))
-		cfg.MaxBody = int64(len(plain))
 		var r recorder
-		h := sentiance.NewFirehoseHandler(cfg, r.fn)
+		h := newFirehose(t, firehoseConfig(), r.fn, sentiance.WithWebhookMaxBodySize(int64(len(plain))))
 		rec := post(t, h, gz(t, plain), nil)
 		assert.Equal(t, http.StatusOK, rec.Code, "a body of exactly MaxBody bytes is accepted")
 		rec = post(t, h, gz(t, append(plain, ' ')), nil)
@@ -328,11 +334,9 @@ func TestFirehoseHandler_GzipBomb(t *testing.T) {
 }
 
 func TestFirehoseHandler_CompressedTooLarge(t *testing.T) {
-	cfg := firehoseConfig()
-	cfg.MaxBody = 1024
 	big := []byte(`{"data":[],"pad":"` + strings.Repeat("x", 2048) + `"}`)
 	var r recorder
-	h := sentiance.NewFirehoseHandler(cfg, r.fn)
+	h := newFirehose(t, firehoseConfig(), r.fn, sentiance.WithWebhookMaxBodySize(1024))
 
 	// Content-Length announces too much.
 	rec := post(t, h, big, nil)
@@ -353,14 +357,14 @@ func TestFirehoseHandler_TestDelivery(t *testing.T) {
 	require.NoError(t, err)
 	for _, value := range []string{"test", "TEST", " test "} {
 		var r recorder
-		rec := post(t, sentiance.NewFirehoseHandler(firehoseConfig(), r.fn), body, http.Header{"Sentiance-Payload-Type": {value}})
+		rec := post(t, newFirehose(t, firehoseConfig(), r.fn), body, http.Header{"Sentiance-Payload-Type": {value}})
 		require.Equal(t, http.StatusOK, rec.Code)
 		require.Equal(t, 1, r.count())
 		assert.True(t, r.tests[0], "IsTestDelivery for %q", value)
 		assert.True(t, r.calls[0][0].Test, "Message.Test for %q", value)
 	}
 	var r recorder
-	rec := post(t, sentiance.NewFirehoseHandler(firehoseConfig(), r.fn), body, http.Header{"Sentiance-Payload-Type": {"live"}})
+	rec := post(t, newFirehose(t, firehoseConfig(), r.fn), body, http.Header{"Sentiance-Payload-Type": {"live"}})
 	require.Equal(t, http.StatusOK, rec.Code)
 	assert.False(t, r.tests[0])
 	assert.False(t, r.calls[0][0].Test)
@@ -370,7 +374,7 @@ func TestFirehoseHandler_TestDelivery(t *testing.T) {
 func TestFirehoseHandler_EmptyDeliveryStillCallsBack(t *testing.T) {
 	for _, body := range []string{`{}`, `{"data":[]}`, `{"data":null}`} {
 		var r recorder
-		rec := post(t, sentiance.NewFirehoseHandler(firehoseConfig(), r.fn), gz(t, []byte(body)), http.Header{"Sentiance-Payload-Type": {"test"}})
+		rec := post(t, newFirehose(t, firehoseConfig(), r.fn), gz(t, []byte(body)), http.Header{"Sentiance-Payload-Type": {"test"}})
 		require.Equal(t, http.StatusOK, rec.Code, body)
 		require.Equal(t, 1, r.count(), body)
 		assert.Empty(t, r.calls[0])
@@ -380,12 +384,10 @@ func TestFirehoseHandler_EmptyDeliveryStillCallsBack(t *testing.T) {
 
 func TestFirehoseHandler_CallbackError(t *testing.T) {
 	var logs bytes.Buffer
-	cfg := firehoseConfig()
-	cfg.Logger = debugLogger(&logs)
 	r := recorder{err: errors.New("queue full; password " + fhPass)}
 	body, err := sentiancetest.BuildFirehoseDelivery(sentiance.Message{Type: "A"})
 	require.NoError(t, err)
-	rec := post(t, sentiance.NewFirehoseHandler(cfg, r.fn), body, nil)
+	rec := post(t, newFirehose(t, firehoseConfig(), r.fn, sentiance.WithWebhookLogger(debugLogger(&logs))), body, nil)
 	assert.Equal(t, http.StatusInternalServerError, rec.Code, "Sentiance must deliver again")
 	assert.NotContains(t, rec.Body.String(), "queue full", "the callback's error stays on the server")
 	assert.Equal(t, 1, r.count())
@@ -418,7 +420,7 @@ func TestFirehoseHandler_AnswersAfterCallback(t *testing.T) {
 	rec := httptest.NewRecorder()
 	spy := &headerSpy{ResponseWriter: rec}
 	var writtenDuringCallback, called bool
-	h := sentiance.NewFirehoseHandler(firehoseConfig(), func(context.Context, []sentiance.Message) error {
+	h := newFirehose(t, firehoseConfig(), func(context.Context, []sentiance.Message) error {
 		spy.mu.Lock()
 		writtenDuringCallback = spy.written
 		spy.mu.Unlock()
@@ -438,7 +440,7 @@ func TestFirehoseHandler_AnswersAfterCallback(t *testing.T) {
 
 func TestFirehoseHandler_OverRealSocket(t *testing.T) {
 	var r recorder
-	srv := httptest.NewServer(sentiance.NewFirehoseHandler(firehoseConfig(), r.fn))
+	srv := httptest.NewServer(newFirehose(t, firehoseConfig(), r.fn))
 	t.Cleanup(srv.Close)
 	body, err := sentiancetest.BuildFirehoseDelivery(sentiance.Message{Type: "TimelineEvent", UserID: "u-1"})
 	require.NoError(t, err)
@@ -459,11 +461,10 @@ func TestFirehoseConfig_Validate(t *testing.T) {
 		mutate func(*sentiance.FirehoseConfig)
 		field  string
 	}{
-		"no app id":        {func(c *sentiance.FirehoseConfig) { c.AppID = "" }, "app_id"},
-		"no username":      {func(c *sentiance.FirehoseConfig) { c.Username = "" }, "username"},
-		"colon in user":    {func(c *sentiance.FirehoseConfig) { c.Username = "a:b" }, "username"},
-		"no password":      {func(c *sentiance.FirehoseConfig) { c.Password = "" }, "password"},
-		"negative maxbody": {func(c *sentiance.FirehoseConfig) { c.MaxBody = -1 }, "max_body"},
+		"no app id":     {func(c *sentiance.FirehoseConfig) { c.AppID = "" }, "app_id"},
+		"no username":   {func(c *sentiance.FirehoseConfig) { c.Username = "" }, "username"},
+		"colon in user": {func(c *sentiance.FirehoseConfig) { c.Username = "a:b" }, "username"},
+		"no password":   {func(c *sentiance.FirehoseConfig) { c.Password = "" }, "password"},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -475,33 +476,102 @@ func TestFirehoseConfig_Validate(t *testing.T) {
 			assert.Equal(t, tt.field, ve.Field)
 			assert.NotContains(t, err.Error(), fhPass)
 
-			// A misconfigured handler fails closed, for every request.
+			// The constructor refuses it: no handler can fail open.
 			var r recorder
-			h := sentiance.NewFirehoseHandler(cfg, r.fn)
-			for _, m := range []string{http.MethodGet, http.MethodPost} {
-				req := httptest.NewRequest(m, "/firehose", strings.NewReader(`{"data":[]}`))
-				req.SetBasicAuth(cfg.Username, cfg.Password)
-				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, req)
-				assert.Equal(t, http.StatusInternalServerError, rec.Code, m)
-			}
-			assert.Zero(t, r.count())
+			h, err := sentiance.NewFirehoseHandler(cfg, r.fn)
+			assert.Nil(t, h)
+			require.ErrorAs(t, err, &ve)
+			assert.Equal(t, tt.field, ve.Field)
+			assert.ErrorIs(t, err, sentiance.ErrInvalidInput)
+			assert.NotContains(t, err.Error(), fhPass)
 		})
 	}
 }
 
-func TestNewFirehoseHandler_NilCallback(t *testing.T) {
-	h := sentiance.NewFirehoseHandler(firehoseConfig(), nil)
+func TestNewFirehoseHandler_InvalidArguments(t *testing.T) {
+	var r recorder
+	tests := map[string]struct {
+		fn    func(context.Context, []sentiance.Message) error
+		opts  []sentiance.WebhookOption
+		field string
+	}{
+		"nil callback":      {nil, nil, "callback"},
+		"nil option":        {r.fn, []sentiance.WebhookOption{nil}, "option"},
+		"zero max body":     {r.fn, []sentiance.WebhookOption{sentiance.WithWebhookMaxBodySize(0)}, "webhook_max_body_size"},
+		"negative max body": {r.fn, []sentiance.WebhookOption{sentiance.WithWebhookMaxBodySize(-1)}, "webhook_max_body_size"},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			h, err := sentiance.NewFirehoseHandler(firehoseConfig(), tt.fn, tt.opts...)
+			assert.Nil(t, h)
+			var ve *sentiance.ValidationError
+			require.ErrorAs(t, err, &ve)
+			assert.Equal(t, tt.field, ve.Field)
+			assert.ErrorIs(t, err, sentiance.ErrInvalidInput)
+		})
+	}
+	// A nil logger is allowed and silent.
+	newFirehose(t, firehoseConfig(), r.fn, sentiance.WithWebhookLogger(nil))
+}
+
+// TestFirehoseHandler_CallbackPanic: a panicking callback is recovered, the
+// delivery is answered 500 (so Sentiance delivers again), the server keeps
+// serving, and the log names the panic without the payload.
+func TestFirehoseHandler_CallbackPanic(t *testing.T) {
+	const marker = "payload-marker-7d1c"
+	for name, value := range map[string]any{
+		"string":        "boom " + marker,
+		"error":         errors.New("bad " + marker),
+		"runtime error": nil, // index out of range, below
+	} {
+		t.Run(name, func(t *testing.T) {
+			var logs bytes.Buffer
+			calls := 0
+			h := newFirehose(t, firehoseConfig(), func(_ context.Context, msgs []sentiance.Message) error {
+				calls++
+				if value == nil {
+					var empty []int
+					_ = empty[len(msgs)+5] // a runtime panic
+				}
+				panic(value)
+			}, sentiance.WithWebhookLogger(debugLogger(&logs)))
+			srv := httptest.NewServer(h)
+			t.Cleanup(srv.Close)
+			body, err := sentiancetest.BuildFirehoseDelivery(sentiance.Message{Type: marker, UserID: marker})
+			require.NoError(t, err)
+			for range 2 { // the server survives the first panic
+				req, err := sentiancetest.NewFirehoseRequest(context.Background(), srv.URL+"/firehose", firehoseConfig(), body)
+				require.NoError(t, err)
+				resp, err := srv.Client().Do(req)
+				require.NoError(t, err)
+				text := string(readAll(t, resp.Body))
+				require.NoError(t, resp.Body.Close())
+				assert.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+				assert.NotContains(t, text, marker)
+			}
+			assert.Equal(t, 2, calls)
+			out := logs.String()
+			assert.Contains(t, out, "firehose callback panicked")
+			assert.NotContains(t, out, marker, "the log never holds the payload or the panic value")
+			assert.NotContains(t, out, fhPass)
+			if value == nil {
+				assert.Contains(t, out, "index out of range")
+			}
+		})
+	}
+}
+
+// TestFirehoseHandler_CallbackPanicWithoutLogger: no logger, still 500.
+func TestFirehoseHandler_CallbackPanicWithoutLogger(t *testing.T) {
+	h := newFirehose(t, firehoseConfig(), func(context.Context, []sentiance.Message) error { panic("boom") })
 	rec := post(t, h, gz(t, []byte(`{"data":[]}`)), nil)
 	assert.Equal(t, http.StatusInternalServerError, rec.Code)
 }
 
 func TestFirehoseHandler_LogsNoSecrets(t *testing.T) {
 	var logs bytes.Buffer
-	cfg := firehoseConfig()
-	cfg.Logger = debugLogger(&logs)
 	var r recorder
-	h := sentiance.NewFirehoseHandler(cfg, r.fn)
+	h := newFirehose(t, firehoseConfig(), r.fn, sentiance.WithWebhookLogger(debugLogger(&logs)))
 	// bad auth, bad body, good delivery
 	req := httptest.NewRequest(http.MethodPost, "/firehose", strings.NewReader("x"))
 	req.SetBasicAuth(fhUser, fhPass+"wrong")
@@ -580,10 +650,8 @@ func TestFirehoseHandler_GzipBombStopsEarly(t *testing.T) {
 	}()
 	body := &countingReader{r: pr}
 
-	cfg := firehoseConfig()
-	cfg.MaxBody = 256 << 10
 	var r recorder
-	h := sentiance.NewFirehoseHandler(cfg, r.fn)
+	h := newFirehose(t, firehoseConfig(), r.fn, sentiance.WithWebhookMaxBodySize(256<<10))
 	req := httptest.NewRequest(http.MethodPost, "/firehose", body)
 	req.ContentLength = -1
 	req.SetBasicAuth(fhUser, fhPass)

@@ -69,15 +69,16 @@ func FuzzParseFirehoseDelivery(f *testing.F) {
 // makes of the decompressed body.
 func FuzzFirehoseHandler(f *testing.F) {
 	firehoseSeeds(f)
-	cfg := sentiance.FirehoseConfig{AppID: fhApp, Username: fhUser, Password: fhPass, MaxBody: 4096}
+	const maxBody = 4096
+	cfg := sentiance.FirehoseConfig{AppID: fhApp, Username: fhUser, Password: fhPass}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for _, compress := range []bool{false, true} {
 			var got []sentiance.Message
 			called := false
-			h := sentiance.NewFirehoseHandler(cfg, func(_ context.Context, msgs []sentiance.Message) error {
+			h := newFirehose(t, cfg, func(_ context.Context, msgs []sentiance.Message) error {
 				called, got = true, msgs
 				return nil
-			})
+			}, sentiance.WithWebhookMaxBodySize(maxBody))
 			payload := body
 			if compress {
 				var buf bytes.Buffer
@@ -117,7 +118,7 @@ func FuzzFirehoseHandler(f *testing.F) {
 				if called {
 					t.Fatalf("callback called for a refused delivery (%d)", rec.Code)
 				}
-				if int64(len(body)) > cfg.MaxBody && compress && rec.Code != http.StatusRequestEntityTooLarge {
+				if int64(len(body)) > maxBody && compress && rec.Code != http.StatusRequestEntityTooLarge {
 					t.Fatalf("a body over the limit after decompression got %d", rec.Code)
 				}
 			default:

@@ -66,7 +66,7 @@ func TestFirehoseConfig_Redacted(t *testing.T) {
 	assertNoSecretFormatted(t, cfg, password)
 	assertNoSecretFormatted(t, &cfg, password)
 	assert.Contains(t, cfg.String(), "app-1")
-	h := sentiance.NewFirehoseHandler(cfg, func(context.Context, []sentiance.Message) error { return nil })
+	h := newFirehose(t, cfg, func(context.Context, []sentiance.Message) error { return nil })
 	assertNoSecretFormatted(t, h, password)
 }
 

@@ -47,7 +47,7 @@ func (c *Client) LinkInstall(ctx context.Context, installID, externalID string) 
 		return nil, err
 	}
 	var out linkResponse
-	_, err := c.hc.Do(ctx, &httpx.Request{
+	_, err := c.do(ctx, &httpx.Request{
 		Method: http.MethodPost,
 		Path:   httpx.Path("v2", "users", installID, "link"),
 		JSON:   externalIDBody{ExternalID: externalID},
@@ -68,7 +68,7 @@ func (c *Client) DeleteUser(ctx context.Context, userID string) error {
 	if err := checkID("user_id", userID, MaxIDLength); err != nil {
 		return err
 	}
-	_, err := c.hc.Do(ctx, &httpx.Request{
+	_, err := c.do(ctx, &httpx.Request{
 		Method: http.MethodDelete,
 		Path:   httpx.Path("users", userID),
 	}, nil)
