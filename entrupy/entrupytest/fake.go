@@ -3,24 +3,44 @@
 // Entrupy account.
 //
 // A [Fake] is an http.Handler serving the routes of package entrupy (the
-// Route* constants): it checks "Authorization: Token <token>" exactly (the
-// token is [DefaultAPIToken] unless [WithAPIToken] sets another),
+// Route* constants) at the root of its URL: it checks
+// "Authorization: Token <token>" exactly (the token is [DefaultAPIToken]
+// unless [WithAPIToken] sets another; [Fake.Credentials] returns it),
 // validates authorize-user bodies as Entrupy documents them, issues random
-// opaque signed requests with exp / soft_exp, fixes a user's names on their
-// first call, stores support messages, replies and escalations, serves
-// authentications, and can be told to fail the next calls. Serve it over a
-// socket with [NewServer] (tests) or httptest.NewServer (demos), or plug it
-// into an httpmock transport with [Fake.Responder]. [Server.NewClient]
-// returns an entrupy client already pointed at a server, with its token and
-// clock:
+// opaque signed requests with exp / soft_exp read from its clock
+// ([WithClock]), fixes a user's names on their first call, stores support
+// messages, replies and escalations, and serves authentications.
+//
+// The four fake packages (entrupytest, sentiancetest, idvtest, uqudotest)
+// have the same shape. In tests, [NewServer] serves a fake on a loopback
+// socket closed at the end of the test ([Start] is the twin for programs),
+// and [Server.NewClient] returns an entrupy client pointed at it, with the
+// fake's credentials and clock and [FastRetry]:
 //
 //	srv := entrupytest.NewServer(t, entrupytest.WithClock(clock))
 //	client, err := srv.NewClient()
 //
+// Without a socket, [Fake.Responder] plugs the fake into httpmock; give the
+// client [FastRetry] so that injected 429s cost milliseconds, not seconds:
+//
+//	fake := entrupytest.New()
+//	mt := httpmock.NewMockTransport()
+//	mt.RegisterNoResponder(fake.Responder())
+//	client, err := entrupy.NewClient(fake.Credentials(),
+//		entrupy.WithBaseURL("https://entrupy.test"),
+//		entrupy.WithHTTPClient(&http.Client{Transport: mt}),
+//		entrupytest.FastRetry())
+//
+// The Fake is also a plain http.Handler, to mount anywhere.
+//
+// [Fake.FailNext] injects failures (a status with Entrupy's error body and
+// an optional Retry-After, a delay, or a connection reset), and [Fake.Calls]
+// counts requests per route.
+//
 // Errors are JSON objects {"code": "...", "detail": "..."} with the status
 // the real API would use (400, 401, 404, 409, 413, 415; see the Code*
 // constants). An unknown path (404) or a wrong method on a known route (405,
-// with Allow) is answered by the router in plain text.
+// with Allow) is answered by the router in plain text, and is not counted.
 package entrupytest
 
 import (
@@ -33,15 +53,12 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/http/httptest"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
-	"github.com/jarcoal/httpmock"
-
 	"github.com/sdkbroker/sdkbroker/entrupy"
+	"github.com/sdkbroker/sdkbroker/internal/fakekit"
 )
 
 // Defaults of a new Fake.
@@ -78,7 +95,8 @@ const (
 	CodeUnsupportedMedia = "unsupported_media_type"
 	// CodeTooLarge comes with a 413: the body is over 1 MiB.
 	CodeTooLarge = "request_too_large"
-	// CodeInjected comes with a failure asked for by FailNext.
+	// CodeInjected is the code of a failure injected by [Fake.FailNext]
+	// whose Failure.Code is empty.
 	CodeInjected = "injected_failure"
 )
 
@@ -112,11 +130,9 @@ type Fake struct {
 	signed      map[string]string // signed request -> unique_user_id
 	items       map[string]*item  // by entrupy_id
 	escalations []entrupy.Escalation
-	calls       map[string]int
-	failN       int
-	failStatus  int
-	retryAfter  time.Duration
 	seq         int
+
+	faults *fakekit.Faults
 }
 
 type item struct {
@@ -197,8 +213,7 @@ func New(opts ...Option) *Fake {
 		users:      map[string]*User{},
 		signed:     map[string]string{},
 		items:      map[string]*item{},
-		calls:      map[string]int{},
-		retryAfter: time.Second,
+		faults:     fakekit.NewFaults(CodeInjected, writeError),
 	}
 	for _, opt := range opts {
 		if opt != nil {
@@ -210,12 +225,12 @@ func New(opts ...Option) *Fake {
 	}
 	mux := http.NewServeMux()
 	for r, h := range map[string]http.HandlerFunc{
-		entrupy.RouteAuthorizeUser:        f.authorizeUser,
-		entrupy.RouteGetAuthentication:    f.getAuthentication,
-		entrupy.RouteLookupAuthentication: f.lookupAuthentication,
-		entrupy.RouteListSupportMessages:  f.listMessages,
-		entrupy.RoutePostSupportMessage:   f.postMessage,
-		entrupy.RouteEscalate:             f.escalate,
+		RouteAuthorizeUser:        f.authorizeUser,
+		RouteGetAuthentication:    f.getAuthentication,
+		RouteLookupAuthentication: f.lookupAuthentication,
+		RouteListSupportMessages:  f.listMessages,
+		RoutePostSupportMessage:   f.postMessage,
+		RouteEscalate:             f.escalate,
 	} {
 		mux.Handle(r, f.route(r, h))
 	}
@@ -226,46 +241,6 @@ func New(opts ...Option) *Fake {
 // ServeHTTP serves the Entrupy routes at the root of the URL space
 // ("/v2/..."); give clients of the fake a base URL without a path.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) { f.handler.ServeHTTP(w, r) }
-
-// Responder returns an httpmock.Responder that answers requests with the
-// fake, without a socket:
-//
-//	mt := httpmock.NewMockTransport()
-//	mt.RegisterNoResponder(fake.Responder())
-func (f *Fake) Responder() httpmock.Responder {
-	return func(req *http.Request) (*http.Response, error) {
-		rec := httptest.NewRecorder()
-		f.ServeHTTP(rec, req)
-		resp := rec.Result()
-		resp.Request = req
-		return resp, nil
-	}
-}
-
-// FailNext makes the next n calls to any route answer status (429, 500,
-// 503...) with a JSON error body, before the auth check. A 429 or 503
-// carries Retry-After (see SetRetryAfter). n <= 0 cancels pending failures.
-func (f *Fake) FailNext(n, status int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failN, f.failStatus = max(n, 0), status
-}
-
-// SetRetryAfter sets the Retry-After of injected 429 and 503 answers
-// (default 1 s, rounded up to whole seconds; 0 sends "0").
-func (f *Fake) SetRetryAfter(d time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.retryAfter = max(d, 0)
-}
-
-// Calls returns how many requests reached route, one of the entrupy.Route*
-// constants, including those answered with an error.
-func (f *Fake) Calls(route string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls[route]
-}
 
 // User returns what the fake remembers of uniqueUserID.
 func (f *Fake) User(uniqueUserID string) (User, bool) {
@@ -358,30 +333,16 @@ func (f *Fake) nextID(prefix string) string {
 	return fmt.Sprintf("%s_%d", prefix, f.seq)
 }
 
-// route wraps a handler with call counting, injected failures and the auth check.
+// route puts fault injection and call counting, then the auth check, in
+// front of h.
 func (f *Fake) route(name string, h http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		f.calls[name]++
-		fail, status, retryAfter := f.failN > 0, f.failStatus, f.retryAfter
-		if fail {
-			f.failN--
-		}
-		f.mu.Unlock()
-		if fail {
-			if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
-				secs := (retryAfter + time.Second - 1) / time.Second
-				w.Header().Set("Retry-After", strconv.FormatInt(int64(secs), 10))
-			}
-			writeError(w, status, CodeInjected, "injected failure")
-			return
-		}
+	return f.faults.Wrap(name, true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !f.authorized(r) {
 			writeError(w, http.StatusUnauthorized, CodeAuthenticationFailed, "Invalid token.")
 			return
 		}
 		h(w, r)
-	})
+	}))
 }
 
 // authorized checks for exactly one "Authorization: Token <token>".

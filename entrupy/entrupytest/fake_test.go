@@ -115,16 +115,16 @@ func TestFake_ChecksAuthorization(t *testing.T) {
 	body := `{"sdk_authorization_request":"r","unique_user_id":"user-0001","email":"a@b.co"}`
 	for name, auth := range map[string]string{
 		"none":        "",
-		"bearer":      "Bearer " + s.APIToken,
-		"lower token": "token " + s.APIToken,
+		"bearer":      "Bearer " + s.Credentials().APIToken,
+		"lower token": "token " + s.Credentials().APIToken,
 		"wrong token": "Token nope",
-		"extra space": "Token  " + s.APIToken,
+		"extra space": "Token  " + s.Credentials().APIToken,
 	} {
 		status, m := raw(t, s, http.MethodPost, "/v2/integrations/authorize-user", auth, "application/json", body)
 		assert.Equal(t, http.StatusUnauthorized, status, name)
 		assert.Equal(t, entrupytest.CodeAuthenticationFailed, m["code"], name)
 	}
-	status, _ := raw(t, s, http.MethodPost, "/v2/integrations/authorize-user", "Token "+s.APIToken, "application/json", body)
+	status, _ := raw(t, s, http.MethodPost, "/v2/integrations/authorize-user", "Token "+s.Credentials().APIToken, "application/json", body)
 	assert.Equal(t, http.StatusOK, status)
 
 	// Through the client: a wrong token is ErrUnauthorized, and never printed.
@@ -136,8 +136,8 @@ func TestFake_ChecksAuthorization(t *testing.T) {
 
 	// Two Authorization headers are refused, even if one is right.
 	req, _ := http.NewRequest(http.MethodGet, "https://x.test/v2/authentications/a", nil)
-	req.Header.Add("Authorization", "Token "+s.APIToken)
-	req.Header.Add("Authorization", "Token "+s.APIToken)
+	req.Header.Add("Authorization", "Token "+s.Credentials().APIToken)
+	req.Header.Add("Authorization", "Token "+s.Credentials().APIToken)
 	resp, err := s.Responder()(req)
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusUnauthorized, resp.StatusCode)
@@ -160,14 +160,14 @@ func TestFake_WithAPIToken(t *testing.T) {
 
 	// By default New and NewServer accept DefaultAPIToken.
 	s := entrupytest.NewServer(t)
-	assert.Equal(t, entrupytest.DefaultAPIToken, s.APIToken)
+	assert.Equal(t, entrupytest.DefaultAPIToken, s.Credentials().APIToken)
 	_, err := newClient(t, s).AuthorizeUser(ctx, params("user-0001"))
 	require.NoError(t, err)
 
 	// WithAPIToken replaces it: the new token works, the default does not.
 	const custom = "tok_custom_0a1b2c3d4e5f"
 	s = entrupytest.NewServer(t, entrupytest.WithAPIToken(custom))
-	assert.Equal(t, custom, s.APIToken)
+	assert.Equal(t, custom, s.Credentials().APIToken)
 	_, err = newClient(t, s).AuthorizeUser(ctx, params("user-0001"))
 	require.NoError(t, err)
 	status, _ := raw(t, s, http.MethodGet, "/v2/authentications/ent_1", "Token "+custom, "", "")
@@ -196,19 +196,18 @@ func TestServer_NewClient(t *testing.T) {
 	assert.Equal(t, 1, s.Calls(entrupy.RouteAuthorizeUser))
 
 	// It retries fast by default: two 503s and a success.
-	s.SetRetryAfter(0)
 	s.AddAuthentication(entrupy.Authentication{EntrupyID: "ent_1"})
-	s.FailNext(2, http.StatusServiceUnavailable)
+	s.FailNext(2, entrupytest.Failure{Status: http.StatusServiceUnavailable, RetryAfter: 3 * time.Second})
 	start := time.Now()
 	_, err = c.GetAuthentication(ctx, "ent_1")
 	require.NoError(t, err)
-	assert.Less(t, time.Since(start), 5*time.Second)
+	assert.Less(t, time.Since(start), time.Second) // Retry-After is capped at 10 ms
 	assert.Equal(t, 3, s.Calls(entrupy.RouteGetAuthentication))
 
 	// The caller's options come last and win.
 	noRetry, err := s.NewClient(entrupy.WithRetry(0, 0, 0))
 	require.NoError(t, err)
-	s.FailNext(1, http.StatusServiceUnavailable)
+	s.FailNext(1, entrupytest.Failure{Status: http.StatusServiceUnavailable})
 	_, err = noRetry.GetAuthentication(ctx, "ent_1")
 	assert.ErrorIs(t, err, entrupy.ErrServer)
 	assert.Equal(t, 4, s.Calls(entrupy.RouteGetAuthentication))
@@ -227,7 +226,7 @@ func TestServer_NewClient(t *testing.T) {
 
 func TestFake_ValidatesAuthorizeUserBody(t *testing.T) {
 	s := entrupytest.NewServer(t)
-	auth := "Token " + s.APIToken
+	auth := "Token " + s.Credentials().APIToken
 	tests := []struct {
 		name, contentType, body string
 		status                  int
@@ -338,7 +337,7 @@ func TestFake_Escalate(t *testing.T) {
 	assert.ErrorIs(t, err, entrupy.ErrConflict)
 	assert.Equal(t, 4, s.Calls(entrupy.RouteEscalate))
 
-	status, m := raw(t, s, http.MethodPost, "/v2/support/escalations", "Token "+s.APIToken, "application/json", `{"entrupy_id":"ent_1","customer_item_id":"sku-1"}`)
+	status, m := raw(t, s, http.MethodPost, "/v2/support/escalations", "Token "+s.Credentials().APIToken, "application/json", `{"entrupy_id":"ent_1","customer_item_id":"sku-1"}`)
 	assert.Equal(t, http.StatusBadRequest, status)
 	assert.True(t, strings.HasPrefix(m["detail"], "reason"))
 }
@@ -371,15 +370,14 @@ func TestFake_FailNext(t *testing.T) {
 	ctx := context.Background()
 	t.Run("429 then success", func(t *testing.T) {
 		s := entrupytest.NewServer(t)
-		s.FailNext(1, http.StatusTooManyRequests)
+		s.FailNext(1, entrupytest.Failure{Status: http.StatusTooManyRequests})
 		_, err := newClient(t, s).AuthorizeUser(ctx, params("user-0001"))
 		require.NoError(t, err)
 		assert.Equal(t, 2, s.Calls(entrupy.RouteAuthorizeUser))
 	})
 	t.Run("429 exhausts retries", func(t *testing.T) {
 		s := entrupytest.NewServer(t)
-		s.SetRetryAfter(3 * time.Second)
-		s.FailNext(5, http.StatusTooManyRequests)
+		s.FailNext(5, entrupytest.Failure{Status: http.StatusTooManyRequests, RetryAfter: 2500 * time.Millisecond})
 		_, err := newClient(t, s).AuthorizeUser(ctx, params("user-0001"))
 		assert.ErrorIs(t, err, entrupy.ErrRateLimited)
 		var apiErr *entrupy.APIError
@@ -388,13 +386,13 @@ func TestFake_FailNext(t *testing.T) {
 		assert.Equal(t, entrupytest.CodeInjected, apiErr.Code)
 		assert.Equal(t, 3, s.Calls(entrupy.RouteAuthorizeUser))
 		// Two injected failures are left; cancel them.
-		s.FailNext(0, 0)
+		s.FailNext(0, entrupytest.Failure{})
 		_, err = newClient(t, s).AuthorizeUser(ctx, params("user-0001"))
 		assert.NoError(t, err)
 	})
 	t.Run("500 not retried for a create", func(t *testing.T) {
 		s := entrupytest.NewServer(t)
-		s.FailNext(1, http.StatusInternalServerError)
+		s.FailNext(1, entrupytest.Failure{})
 		_, err := newClient(t, s).AuthorizeUser(ctx, params("user-0001"))
 		assert.ErrorIs(t, err, entrupy.ErrServer)
 		assert.Equal(t, 1, s.Calls(entrupy.RouteAuthorizeUser))
@@ -403,9 +401,8 @@ func TestFake_FailNext(t *testing.T) {
 	})
 	t.Run("503 retried for a read", func(t *testing.T) {
 		s := entrupytest.NewServer(t)
-		s.SetRetryAfter(0)
 		s.AddAuthentication(entrupy.Authentication{EntrupyID: "ent_1"})
-		s.FailNext(2, http.StatusServiceUnavailable)
+		s.FailNext(2, entrupytest.Failure{Route: entrupytest.RouteGetAuthentication, Status: http.StatusServiceUnavailable})
 		_, err := newClient(t, s).GetAuthentication(ctx, "ent_1")
 		require.NoError(t, err)
 		assert.Equal(t, 3, s.Calls(entrupy.RouteGetAuthentication))
@@ -485,8 +482,8 @@ func TestFake_PageSizeAndUnknownRoute(t *testing.T) {
 	assert.Len(t, page.Messages, 2)
 	assert.NotEmpty(t, page.NextCursor)
 
-	status, _ := raw(t, s, http.MethodGet, "/v3/unknown", "Token "+s.APIToken, "", "")
+	status, _ := raw(t, s, http.MethodGet, "/v3/unknown", "Token "+s.Credentials().APIToken, "", "")
 	assert.Equal(t, http.StatusNotFound, status)
-	status, _ = raw(t, s, http.MethodDelete, "/v2/authentications/ent_1", "Token "+s.APIToken, "", "")
+	status, _ = raw(t, s, http.MethodDelete, "/v2/authentications/ent_1", "Token "+s.Credentials().APIToken, "", "")
 	assert.Equal(t, http.StatusMethodNotAllowed, status)
 }

@@ -45,7 +45,7 @@ func ExampleFake_FailNext() {
 	client, _ := idv.NewClient("https://idv.example.com", idv.Credentials{APIKey: idvtest.DefaultAPIKey},
 		idv.WithHTTPClient(&http.Client{Transport: mt}))
 
-	fake.FailNext(1, http.StatusServiceUnavailable)
+	fake.FailNext(1, idvtest.Failure{Route: idvtest.RouteCreateDevice, Status: http.StatusServiceUnavailable})
 	_, err := client.CreateEphemeralDevice(context.Background(), 0)
 	fmt.Println(err)
 	fmt.Println(idv.IsRetryable(err))

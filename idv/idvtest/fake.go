@@ -1,21 +1,16 @@
 // Package idvtest is an in-memory fake of the IDV platform's session
 // initiation API, for tests and demos of code that uses package idv.
 //
-// A [Fake] is an http.Handler. Serve it with [NewServer] (a real loopback
-// socket) and get a client for it from [Server.NewClient]:
+// A [Fake] is an http.Handler serving the routes of the Route* constants.
+// It keeps the platform's two credentials apart, like the real one:
 //
-//	srv := idvtest.NewServer(t)
-//	client, err := srv.NewClient()
-//
-// (a client built by hand needs idv.WithInsecureHTTP, since the server is
-// plain http), or plug [Fake.Responder] into an httpmock transport without a
-// socket. It keeps the platform's two credentials apart, like the real one:
-//
-//   - the API key ("Authorization: ApiKey <key>") creates devices and deep
-//     links and reads sessions; a device token there is refused with 401;
+//   - the API key ("Authorization: ApiKey <key>", the key being
+//     [DefaultAPIKey] unless [WithAPIKey] sets another; [Fake.Credentials]
+//     returns it) creates devices and deep links and reads sessions; a device
+//     token there is refused with 401;
 //   - a device token ("Authorization: Token <token>") only starts sessions,
-//     until its TTL runs out on the fake's clock (then 401); the API key
-//     there is refused with 401.
+//     until its TTL runs out on the fake's clock ([WithClock]; then 401);
+//     the API key there is refused with 401.
 //
 // It also serves the handoff pages: GET /capture?url=... checks that the
 // inner URL is the same host's /mobile page for an existing session and
@@ -24,9 +19,31 @@
 // device token and still valid, 401 or 404 otherwise. Following a handoff URL
 // with an http.Client therefore ends on the session it names.
 //
-// Fault injection ([Fake.FailNext], [Fake.FailNextRetryAfter]) applies to the
-// /api routes; [Fake.Calls] counts requests per route. A Fake is safe for
-// concurrent use.
+// The four fake packages (entrupytest, sentiancetest, idvtest, uqudotest)
+// have the same shape. In tests, [NewServer] serves a fake on a loopback
+// socket closed at the end of the test ([Start] is the twin for programs),
+// and [Server.NewClient] returns an idv client pointed at it, with the
+// fake's credentials and clock and [FastRetry] (and idv.WithInsecureHTTP,
+// since the server is plain http):
+//
+//	srv := idvtest.NewServer(t)
+//	client, err := srv.NewClient()
+//
+// Without a socket, [Fake.Responder] plugs the fake into httpmock; give the
+// client [FastRetry] so that injected 429s cost milliseconds, not seconds:
+//
+//	fake := idvtest.New()
+//	mt := httpmock.NewMockTransport()
+//	mt.RegisterNoResponder(fake.Responder())
+//	client, err := idv.NewClient("https://idv.test", fake.Credentials(),
+//		idv.WithHTTPClient(&http.Client{Transport: mt}), idvtest.FastRetry())
+//
+// [Fake.FailNext] injects failures (a status with an error body
+// {"code", "message"} and an optional Retry-After, a delay, or a connection
+// reset), and [Fake.Calls] counts requests per route. Errors use
+// {"code": "...", "message": "..."}: the platform's error body is not
+// documented, so this format is **assumed**. A Fake is safe for concurrent
+// use.
 package idvtest
 
 import (
@@ -39,7 +56,6 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -47,24 +63,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jarcoal/httpmock"
-
 	"github.com/sdkbroker/sdkbroker/idv"
+	"github.com/sdkbroker/sdkbroker/internal/fakekit"
 )
 
 // DefaultAPIKey is the API key a Fake accepts unless [WithAPIKey] says
 // otherwise.
 const DefaultAPIKey = "idvtest-api-key-5f3a9c"
-
-// Routes, as counted by [Fake.Calls].
-const (
-	RouteCreateDevice = "POST /api/device/ephemeral"
-	RouteStartSession = "POST /api/sessions"
-	RouteGetSession   = "GET /api/sessions/{id}"
-	RouteDeepLink     = "POST /api/v1/deeplink"
-	RouteCapture      = "GET /capture"
-	RouteMobile       = "GET /mobile"
-)
 
 // TokenPrefix starts every device token the fake issues. The rest is
 // standard base64, so tokens always hold '+' and '=' (and often '/'), which
@@ -112,9 +117,9 @@ type Fake struct {
 	mu       sync.Mutex
 	devices  map[string]time.Time // token -> expiry
 	sessions map[string]*session
-	calls    map[string]int
-	fails    []failure
 	seq      int
+
+	faults *fakekit.Faults
 }
 
 type session struct {
@@ -126,11 +131,6 @@ type session struct {
 	opened                int
 }
 
-type failure struct {
-	status     int
-	retryAfter time.Duration
-}
-
 // New returns an empty fake accepting [DefaultAPIKey] (see [WithAPIKey]).
 func New(opts ...Option) *Fake {
 	f := &Fake{
@@ -139,7 +139,7 @@ func New(opts ...Option) *Fake {
 		now:      time.Now,
 		devices:  map[string]time.Time{},
 		sessions: map[string]*session{},
-		calls:    map[string]int{},
+		faults:   fakekit.NewFaults(CodeInjected, writeError),
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -150,7 +150,7 @@ func New(opts ...Option) *Fake {
 	f.mux.Handle(RouteCreateDevice, f.route(RouteCreateDevice, true, f.createDevice))
 	f.mux.Handle(RouteStartSession, f.route(RouteStartSession, true, f.startSession))
 	f.mux.Handle(RouteGetSession, f.route(RouteGetSession, true, f.getSession))
-	f.mux.Handle(RouteDeepLink, f.route(RouteDeepLink, true, f.createDeepLink))
+	f.mux.Handle(RouteCreateDeepLink, f.route(RouteCreateDeepLink, true, f.createDeepLink))
 	f.mux.Handle(RouteCapture, f.route(RouteCapture, false, f.capture))
 	f.mux.Handle(RouteMobile, f.route(RouteMobile, false, f.mobile))
 	return f
@@ -158,41 +158,6 @@ func New(opts ...Option) *Fake {
 
 // ServeHTTP implements http.Handler.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) { f.mux.ServeHTTP(w, r) }
-
-// Responder returns an httpmock responder that serves requests with the
-// fake, without a socket: mt.RegisterNoResponder(fake.Responder()), or
-// register it for a URL pattern.
-func (f *Fake) Responder() httpmock.Responder {
-	return func(req *http.Request) (*http.Response, error) {
-		rec := httptest.NewRecorder()
-		f.ServeHTTP(rec, req)
-		resp := rec.Result()
-		resp.Request = req
-		return resp, nil
-	}
-}
-
-// FailNext makes the next n requests to /api routes answer status with a
-// JSON error body {"code": "INJECTED_FAILURE", ...}.
-func (f *Fake) FailNext(n, status int) { f.FailNextRetryAfter(n, status, 0) }
-
-// FailNextRetryAfter is [Fake.FailNext] with a Retry-After header of
-// retryAfter (whole seconds, at least 1) when retryAfter is positive.
-func (f *Fake) FailNextRetryAfter(n, status int, retryAfter time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for range n {
-		f.fails = append(f.fails, failure{status: status, retryAfter: retryAfter})
-	}
-}
-
-// Calls returns how many requests reached route (one of the Route
-// constants), including refused and failed ones.
-func (f *Fake) Calls(route string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls[route]
-}
 
 // SessionRecord is the fake's view of a session, for assertions.
 type SessionRecord struct {
@@ -238,28 +203,10 @@ func (f *Fake) SetResult(id string, status idv.SessionStatus, properties map[str
 	return nil
 }
 
-// route wraps a handler with call counting and, for /api routes, fault
-// injection.
+// route puts call counting and fault injection in front of h; failures
+// without a Route apply only to the /api routes (api).
 func (f *Fake) route(name string, api bool, h http.HandlerFunc) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		f.calls[name]++
-		var fail *failure
-		if api && len(f.fails) > 0 {
-			fail = &f.fails[0]
-			f.fails = f.fails[1:]
-		}
-		f.mu.Unlock()
-		if fail != nil {
-			if fail.retryAfter > 0 {
-				secs := max(int64(fail.retryAfter/time.Second), 1)
-				w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
-			}
-			writeError(w, fail.status, "INJECTED_FAILURE", "injected failure")
-			return
-		}
-		h(w, r)
-	})
+	return f.faults.Wrap(name, api, h)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

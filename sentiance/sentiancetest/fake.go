@@ -9,21 +9,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"sync"
 	"time"
 
+	"github.com/sdkbroker/sdkbroker/internal/fakekit"
 	"github.com/sdkbroker/sdkbroker/sentiance"
-)
-
-// Route names, for [Fake.Calls].
-const (
-	// RouteAuthCode is the authentication-code route.
-	RouteAuthCode = "POST /users/auth-code"
-	// RouteLinkInstall is the legacy linking route.
-	RouteLinkInstall = "POST /v2/users/{install_id}/link"
-	// RouteDeleteUser is the user deletion route.
-	RouteDeleteUser = "DELETE /users/{user_id}"
 )
 
 // DefaultAPIKey is the API key a Fake accepts, as "Authorization: Bearer
@@ -81,20 +71,6 @@ func WithCodeTTL(d time.Duration) Option {
 	}
 }
 
-// Failure is an injected error answer, in Sentiance's error format
-// {"message", "errorCode", "ref"}.
-type Failure struct {
-	// Status is the HTTP status to answer, such as 503.
-	Status int
-	// ErrorCode is the errorCode field; empty leaves it out.
-	ErrorCode string
-	// Message is the message field; empty means the status text.
-	Message string
-	// RetryAfter, when positive, is sent as Retry-After (whole seconds,
-	// rounded up).
-	RetryAfter time.Duration
-}
-
 // Fake is an in-memory Sentiance API: an http.Handler serving
 // POST /users/auth-code, POST /v2/users/{install_id}/link and
 // DELETE /users/{user_id} at the root of its URL. It checks
@@ -116,9 +92,9 @@ type Fake struct {
 	owners   map[string]string // user id -> external id
 	installs map[string]string // install id -> external id
 	codes    map[string]*issuedCode
-	calls    map[string]int
-	failures []Failure
 	noLink   bool
+
+	faults *fakekit.Faults
 }
 
 type issuedCode struct {
@@ -138,19 +114,21 @@ func New(opts ...Option) *Fake {
 		owners:   map[string]string{},
 		installs: map[string]string{},
 		codes:    map[string]*issuedCode{},
-		calls:    map[string]int{},
 	}
+	f.faults = fakekit.NewFaults(CodeInjected, func(w http.ResponseWriter, status int, code, msg string) {
+		writeError(w, apiError{Status: status, ErrorCode: code, Message: msg})
+	})
 	for _, opt := range opts {
 		if opt != nil {
 			opt(f)
 		}
 	}
 	f.mux = http.NewServeMux()
-	f.mux.Handle(RouteAuthCode, f.route(RouteAuthCode, f.createAuthCode))
+	f.mux.Handle(RouteCreateAuthCode, f.route(RouteCreateAuthCode, f.createAuthCode))
 	f.mux.Handle(RouteLinkInstall, f.route(RouteLinkInstall, f.linkInstall))
 	f.mux.Handle(RouteDeleteUser, f.route(RouteDeleteUser, f.deleteUser))
 	f.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, Failure{Status: http.StatusNotFound, Message: "no such route: " + r.Method + " " + r.URL.EscapedPath()})
+		writeError(w, apiError{Status: http.StatusNotFound, Message: "no such route: " + r.Method + " " + r.URL.EscapedPath()})
 	})
 	return f
 }
@@ -161,20 +139,6 @@ func (f *Fake) String() string { return "sentiancetest.Fake" }
 // ServeHTTP implements http.Handler.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) { f.mux.ServeHTTP(w, r) }
 
-// FailNext makes the next n API calls (any route) answer status with a
-// Sentiance error body.
-func (f *Fake) FailNext(n, status int) { f.FailNextWith(n, Failure{Status: status}) }
-
-// FailNextWith makes the next n API calls answer with failure, for an error
-// code or a Retry-After.
-func (f *Fake) FailNextWith(n int, failure Failure) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for range n {
-		f.failures = append(f.failures, failure)
-	}
-}
-
 // SetLinkingConfigured switches user linking on (the default) or off; off,
 // auth codes and linking fail with 400 USERLINKING_NOT_CONFIGURED (the
 // status is the fake's choice).
@@ -182,14 +146,6 @@ func (f *Fake) SetLinkingConfigured(on bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.noLink = !on
-}
-
-// Calls returns how many requests reached route (a Route constant), including
-// refused and failed ones.
-func (f *Fake) Calls(route string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls[route]
 }
 
 // UserFor returns the Sentiance user id linked to externalID, if any.
@@ -231,29 +187,17 @@ func (f *Fake) newUserLocked(externalID string) string {
 	return id
 }
 
-// route wraps a handler with call counting, fault injection and the bearer
-// key check, in that order.
+// route puts fault injection and call counting, then the bearer key check,
+// in front of h.
 func (f *Fake) route(name string, h func(http.ResponseWriter, *http.Request)) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		f.mu.Lock()
-		f.calls[name]++
-		var failure *Failure
-		if len(f.failures) > 0 {
-			failure = &f.failures[0]
-			f.failures = f.failures[1:]
-		}
-		f.mu.Unlock()
-		if failure != nil {
-			writeError(w, *failure)
-			return
-		}
+	return f.faults.Wrap(name, true, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		want := "Bearer " + f.apiKey
 		if got := r.Header.Get("Authorization"); subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
-			writeError(w, Failure{Status: http.StatusUnauthorized, Message: "invalid or missing API key"})
+			writeError(w, apiError{Status: http.StatusUnauthorized, Message: "invalid or missing API key"})
 			return
 		}
 		h(w, r)
-	})
+	}))
 }
 
 func (f *Fake) createAuthCode(w http.ResponseWriter, r *http.Request) {
@@ -277,7 +221,7 @@ func (f *Fake) createAuthCode(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-var linkingNotConfigured = Failure{
+var linkingNotConfigured = apiError{
 	Status:    http.StatusBadRequest,
 	ErrorCode: sentiance.CodeUserLinkingNotConfigured,
 	Message:   "user linking is not configured for this app",
@@ -296,7 +240,7 @@ func (f *Fake) linkInstall(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if other, linked := f.installs[install]; linked && other != ext {
-		writeError(w, Failure{
+		writeError(w, apiError{
 			Status:    http.StatusConflict,
 			ErrorCode: sentiance.CodeInstallLinkedToOtherUser,
 			Message:   "install is linked to another user",
@@ -317,7 +261,7 @@ func (f *Fake) deleteUser(w http.ResponseWriter, r *http.Request) {
 	defer f.mu.Unlock()
 	ext, ok := f.owners[user]
 	if !ok {
-		writeError(w, Failure{Status: http.StatusNotFound, ErrorCode: sentiance.CodeUserNotFound, Message: "user not found"})
+		writeError(w, apiError{Status: http.StatusNotFound, ErrorCode: sentiance.CodeUserNotFound, Message: "user not found"})
 		return
 	}
 	delete(f.owners, user)
@@ -343,34 +287,40 @@ func readExternalID(w http.ResponseWriter, r *http.Request) (string, bool) {
 	}
 	raw, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
 	if err != nil || json.Unmarshal(raw, &body) != nil {
-		writeError(w, Failure{Status: http.StatusBadRequest, Message: "body must be a JSON object"})
+		writeError(w, apiError{Status: http.StatusBadRequest, Message: "body must be a JSON object"})
 		return "", false
 	}
 	if body.ExternalID == nil {
-		writeError(w, Failure{Status: http.StatusBadRequest, Message: "external_id is required"})
+		writeError(w, apiError{Status: http.StatusBadRequest, Message: "external_id is required"})
 		return "", false
 	}
 	if err := sentiance.ValidateExternalID(*body.ExternalID); err != nil {
-		writeError(w, Failure{Status: http.StatusBadRequest, Message: err.Error()})
+		writeError(w, apiError{Status: http.StatusBadRequest, Message: err.Error()})
 		return "", false
 	}
 	return *body.ExternalID, true
 }
 
-func writeError(w http.ResponseWriter, f Failure) {
-	msg := f.Message
+// apiError is an error answer in Sentiance's format.
+type apiError struct {
+	// Status is the HTTP status.
+	Status int
+	// ErrorCode is the errorCode field; empty leaves it out.
+	ErrorCode string
+	// Message is the message field; empty means the status text.
+	Message string
+}
+
+func writeError(w http.ResponseWriter, e apiError) {
+	msg := e.Message
 	if msg == "" {
-		msg = http.StatusText(f.Status)
+		msg = http.StatusText(e.Status)
 	}
 	body := map[string]string{"message": msg, "ref": newRef()}
-	if f.ErrorCode != "" {
-		body["errorCode"] = f.ErrorCode
+	if e.ErrorCode != "" {
+		body["errorCode"] = e.ErrorCode
 	}
-	if f.RetryAfter > 0 {
-		secs := (f.RetryAfter + time.Second - 1) / time.Second
-		w.Header().Set("Retry-After", strconv.Itoa(int(secs)))
-	}
-	writeJSON(w, f.Status, body)
+	writeJSON(w, e.Status, body)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

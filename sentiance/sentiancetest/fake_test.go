@@ -107,7 +107,7 @@ func TestServer_AuthCodeRestoresSameUser(t *testing.T) {
 	assert.False(t, restored)
 	assert.NotEqual(t, userID, otherUser)
 
-	assert.Equal(t, 3, srv.Calls(sentiancetest.RouteAuthCode))
+	assert.Equal(t, 3, srv.Calls(sentiancetest.RouteCreateAuthCode))
 	assert.Zero(t, srv.Calls(sentiancetest.RouteDeleteUser))
 }
 
@@ -145,7 +145,7 @@ func TestFake_WrongKey(t *testing.T) {
 	var ae *sentiance.APIError
 	require.ErrorAs(t, err, &ae)
 	assert.NotEmpty(t, ae.RequestID, "the fake sends a ref")
-	assert.Equal(t, 1, srv.Calls(sentiancetest.RouteAuthCode))
+	assert.Equal(t, 1, srv.Calls(sentiancetest.RouteCreateAuthCode))
 
 	// No header at all.
 	resp, err := srv.Client().Post(srv.URL+"/users/auth-code", "application/json", strings.NewReader(`{"external_id":"u"}`))
@@ -190,7 +190,7 @@ func TestServer_NewClient(t *testing.T) {
 	// The caller's options come last and win.
 	noRetry, err := srv.NewClient(sentiance.WithRetry(0, 0, 0))
 	require.NoError(t, err)
-	srv.FailNext(1, http.StatusBadGateway)
+	srv.FailNext(1, sentiancetest.Failure{Status: http.StatusBadGateway})
 	assert.ErrorIs(t, noRetry.DeleteUser(ctx, userID), sentiance.ErrServer)
 	assert.Equal(t, 1, srv.Calls(sentiancetest.RouteDeleteUser), "DELETE not retried with WithRetry(0, 0, 0)")
 	other := sentiancetest.NewServer(t)
@@ -198,8 +198,8 @@ func TestServer_NewClient(t *testing.T) {
 	require.NoError(t, err)
 	_, err = moved.CreateAuthCode(ctx, "user-2")
 	require.NoError(t, err)
-	assert.Equal(t, 1, other.Calls(sentiancetest.RouteAuthCode))
-	assert.Equal(t, 2, srv.Calls(sentiancetest.RouteAuthCode))
+	assert.Equal(t, 1, other.Calls(sentiancetest.RouteCreateAuthCode))
+	assert.Equal(t, 2, srv.Calls(sentiancetest.RouteCreateAuthCode))
 
 	// A bad option is reported.
 	_, err = srv.NewClient(sentiance.WithBaseURL("::not a url"))
@@ -211,46 +211,46 @@ func TestFake_FailNext(t *testing.T) {
 	c := newClient(t, srv)
 	ctx := context.Background()
 
-	srv.FailNext(1, http.StatusServiceUnavailable)
+	srv.FailNext(1, sentiancetest.Failure{Status: http.StatusServiceUnavailable})
 	_, err := c.CreateAuthCode(ctx, "u")
 	assert.ErrorIs(t, err, sentiance.ErrServer)
 	assert.True(t, sentiance.IsRetryable(err))
-	assert.Equal(t, 1, srv.Calls(sentiancetest.RouteAuthCode), "the POST is not retried after a 503")
+	assert.Equal(t, 1, srv.Calls(sentiancetest.RouteCreateAuthCode), "the POST is not retried after a 503")
 
 	_, err = c.CreateAuthCode(ctx, "u")
 	require.NoError(t, err, "only the next call failed")
 
 	user, err := c.LinkInstall(ctx, "install-1", "u")
 	require.NoError(t, err)
-	srv.FailNext(2, http.StatusBadGateway)
+	srv.FailNext(2, sentiancetest.Failure{Status: http.StatusBadGateway})
 	require.NoError(t, c.DeleteUser(ctx, user.ID), "DELETE is retried through two 502s")
 	assert.Equal(t, 3, srv.Calls(sentiancetest.RouteDeleteUser))
 }
 
-func TestFake_FailNextWith(t *testing.T) {
+func TestFake_FailNext_CodeAndRetryAfter(t *testing.T) {
 	srv := sentiancetest.NewServer(t, sentiancetest.WithAPIKey(apiKey))
 	c := newClient(t, srv, sentiance.WithRetry(0, 0, 0))
-	srv.FailNextWith(1, sentiancetest.Failure{Status: http.StatusTooManyRequests, ErrorCode: "RATE_LIMITED", Message: "slow down", RetryAfter: 1500 * time.Millisecond})
+	srv.FailNext(1, sentiancetest.Failure{Status: http.StatusTooManyRequests, Code: "RATE_LIMITED", RetryAfter: 1500 * time.Millisecond})
 	_, err := c.CreateAuthCode(context.Background(), "u")
 	var ae *sentiance.APIError
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, http.StatusTooManyRequests, ae.StatusCode)
 	assert.Equal(t, "RATE_LIMITED", ae.Code)
-	assert.Equal(t, "slow down", ae.Message)
+	assert.Equal(t, "injected failure", ae.Message)
 	assert.Equal(t, 2*time.Second, ae.RetryAfter, "Retry-After is whole seconds, rounded up")
 	assert.Regexp(t, `^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`, ae.RequestID)
 
 	// With retries, a 429 with Retry-After is retried and then succeeds.
 	fast := newClient(t, srv, sentiance.WithRetry(1, time.Millisecond, 10*time.Millisecond))
-	srv.FailNextWith(1, sentiancetest.Failure{Status: http.StatusTooManyRequests, RetryAfter: time.Second})
+	srv.FailNext(1, sentiancetest.Failure{Status: http.StatusTooManyRequests, RetryAfter: time.Second})
 	_, err = fast.CreateAuthCode(context.Background(), "u")
 	require.NoError(t, err, "Retry-After is capped at the client's max wait")
-	assert.Equal(t, 3, srv.Calls(sentiancetest.RouteAuthCode))
+	assert.Equal(t, 3, srv.Calls(sentiancetest.RouteCreateAuthCode))
 }
 
 func TestFake_ErrorBodyFormat(t *testing.T) {
 	srv := sentiancetest.NewServer(t, sentiancetest.WithAPIKey(apiKey))
-	srv.FailNextWith(1, sentiancetest.Failure{Status: http.StatusNotFound, ErrorCode: sentiance.CodeUserNotFound})
+	srv.FailNext(1, sentiancetest.Failure{Status: http.StatusNotFound, Code: sentiance.CodeUserNotFound})
 	req, err := http.NewRequest(http.MethodDelete, srv.URL+"/users/abc", nil)
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer "+apiKey)
@@ -262,7 +262,7 @@ func TestFake_ErrorBodyFormat(t *testing.T) {
 	var body map[string]string
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
 	assert.Equal(t, sentiance.CodeUserNotFound, body["errorCode"])
-	assert.Equal(t, "Not Found", body["message"])
+	assert.Equal(t, "injected failure", body["message"])
 	assert.NotEmpty(t, body["ref"])
 	assert.Len(t, body, 3)
 }
@@ -391,12 +391,12 @@ func TestFake_Responder(t *testing.T) {
 	err = c.DeleteUser(ctx, user)
 	assert.Equal(t, sentiance.CodeUserNotFound, sentiance.ErrorCode(err))
 
-	fake.FailNext(1, http.StatusServiceUnavailable)
+	fake.FailNext(1, sentiancetest.Failure{Status: http.StatusServiceUnavailable})
 	_, err = c.LinkInstall(ctx, "i", "ext-1")
 	assert.ErrorIs(t, err, sentiance.ErrServer)
 
 	assert.Equal(t, 4, mt.GetTotalCallCount())
-	assert.Equal(t, 1, fake.Calls(sentiancetest.RouteAuthCode))
+	assert.Equal(t, 1, fake.Calls(sentiancetest.RouteCreateAuthCode))
 	assert.Equal(t, 2, fake.Calls(sentiancetest.RouteDeleteUser))
 	assert.Equal(t, 1, fake.Calls(sentiancetest.RouteLinkInstall))
 }
@@ -416,7 +416,7 @@ func TestFake_Concurrent(t *testing.T) {
 				return
 			}
 			users[i], _, errs[i] = srv.Redeem(code.Code)
-			_ = srv.Calls(sentiancetest.RouteAuthCode)
+			_ = srv.Calls(sentiancetest.RouteCreateAuthCode)
 		})
 	}
 	wg.Wait()
@@ -424,7 +424,7 @@ func TestFake_Concurrent(t *testing.T) {
 		require.NoError(t, errs[i])
 		assert.Equal(t, users[0], users[i], "every code for one external id leads to one user")
 	}
-	assert.Equal(t, n, srv.Calls(sentiancetest.RouteAuthCode))
+	assert.Equal(t, n, srv.Calls(sentiancetest.RouteCreateAuthCode))
 }
 
 func newHTTPServer(t *testing.T, h http.Handler) *httptest.Server {

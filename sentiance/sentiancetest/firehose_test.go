@@ -97,10 +97,11 @@ func TestNewFirehoseRequest(t *testing.T) {
 func TestFirehose_EndToEnd(t *testing.T) {
 	cfg := sentiance.FirehoseConfig{AppID: "app-1", Username: "sentiance", Password: "pw-0123456789"}
 	got := make(chan []sentiance.Message, 1)
-	h := sentiance.NewFirehoseHandler(cfg, func(ctx context.Context, msgs []sentiance.Message) error {
+	h, err := sentiance.NewFirehoseHandler(cfg, func(ctx context.Context, msgs []sentiance.Message) error {
 		got <- msgs
 		return nil
 	})
+	require.NoError(t, err)
 	srv := newHTTPServer(t, h)
 	body, err := sentiancetest.BuildFirehoseDelivery(sentiance.Message{Type: "TimelineEvent", UserID: "u-9"})
 	require.NoError(t, err)

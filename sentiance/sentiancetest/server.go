@@ -4,76 +4,87 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
-	"github.com/jarcoal/httpmock"
-
+	"github.com/sdkbroker/sdkbroker/internal/fakekit"
 	"github.com/sdkbroker/sdkbroker/sentiance"
 )
 
-// Server is a [Fake] listening on a loopback httptest.Server. The embedded
-// Fake gives its helpers (Calls, FailNext, UserFor, Redeem, ...).
+// Credentials returns the credentials the fake accepts.
+func (f *Fake) Credentials() sentiance.Credentials { return sentiance.Credentials{APIKey: f.apiKey} }
+
+// FastRetry returns the retry policy [Server.NewClient] gives its clients: 2
+// retries, waits of 1 to 10 ms, and Retry-After capped at 10 ms. Give it to
+// a client you build over [Fake.Responder] so that injected 429s and 503s
+// cost milliseconds instead of seconds.
+func FastRetry() sentiance.Option {
+	return sentiance.WithRetry(2, time.Millisecond, 10*time.Millisecond)
+}
+
+// Server is a [Fake] listening on a loopback httptest.Server.
 type Server struct {
+	// Fake is the fake behind the server; its methods (Calls, FailNext,
+	// UserFor, Redeem, ...) are promoted.
 	*Fake
-	// URL is the server's base URL, such as http://127.0.0.1:port; pass it to
-	// sentiance.WithBaseURL.
+	// URL is the server's base URL, such as http://127.0.0.1:port.
 	URL string
 
 	srv *httptest.Server
 }
 
-// NewServer starts a fake configured by opts (so accepting [DefaultAPIKey]
-// unless [WithAPIKey] is given) on loopback and closes it when the test ends.
+// NewServer starts a fake configured by opts (accepting [DefaultAPIKey]
+// unless [WithAPIKey] is given) on loopback and closes it when the test
+// ends. It fails the test if no socket can be had.
 func NewServer(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	s := StartServer(opts...)
+	s, err := Start(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(s.Close)
 	return s
 }
 
-// StartServer starts a fake configured by opts on loopback, for programs and
-// demos without a testing.TB; call Close when done.
-func StartServer(opts ...Option) *Server {
+// Start starts a fake configured by opts on loopback, for programs and
+// demos without a testing.TB. Call Close when done.
+func Start(opts ...Option) (*Server, error) {
 	f := New(opts...)
-	srv := httptest.NewServer(f)
-	return &Server{Fake: f, URL: srv.URL, srv: srv}
+	srv, err := fakekit.Listen(f)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{Fake: f, URL: srv.URL, srv: srv}, nil
 }
 
-// NewClient returns a sentiance client for the server: its URL and the
-// fake's API key (sentiance.Client has no clock to share). opts are applied
-// after these, so they may override them.
+// StartServer is [Start] for callers that cannot handle its error: it
+// panics when no socket can be had.
+//
+// Deprecated: use Start.
+func StartServer(opts ...Option) *Server {
+	s, err := Start(opts...)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// NewClient returns a sentiance client for the server: its URL, the fake's
+// credentials and clock (sentiance.WithClock), the server's *http.Client and
+// [FastRetry]. opts are applied after these, so they may override them.
 func (s *Server) NewClient(opts ...sentiance.Option) (*sentiance.Client, error) {
-	all := append([]sentiance.Option{sentiance.WithBaseURL(s.URL)}, opts...)
-	return sentiance.NewClient(sentiance.Credentials{APIKey: s.apiKey}, all...)
+	all := append([]sentiance.Option{
+		sentiance.WithBaseURL(s.URL),
+		sentiance.WithHTTPClient(s.Client()),
+		FastRetry(),
+		sentiance.WithClock(s.now),
+	}, opts...)
+	return sentiance.NewClient(s.Credentials(), all...)
 }
 
-// Client returns an *http.Client for the server (any client works; this one
-// is configured by httptest).
+// Client returns an *http.Client for the server, whose connections are
+// closed with it.
 func (s *Server) Client() *http.Client { return s.srv.Client() }
 
-// Close shuts the server down.
+// Close shuts the server down, waiting for the requests in progress. It is
+// safe to call more than once.
 func (s *Server) Close() { s.srv.Close() }
-
-// Responder returns an httpmock.Responder that answers from the fake without
-// a socket, so tests using an httpmock.MockTransport can plug it in:
-//
-//	mt := httpmock.NewMockTransport()
-//	mt.RegisterNoResponder(fake.Responder())
-//	client, _ := sentiance.NewClient(creds,
-//		sentiance.WithBaseURL("https://sentiance.test"),
-//		sentiance.WithHTTPClient(&http.Client{Transport: mt}))
-//
-// The fake serves its routes at the root of the URL (no base path).
-func (f *Fake) Responder() httpmock.Responder {
-	return func(req *http.Request) (*http.Response, error) {
-		in := req.Clone(req.Context())
-		if in.Body == nil {
-			in.Body = http.NoBody
-		}
-		in.RequestURI = req.URL.RequestURI()
-		rec := httptest.NewRecorder()
-		f.ServeHTTP(rec, in)
-		resp := rec.Result()
-		resp.Request = req
-		return resp, nil
-	}
-}

@@ -1,19 +1,42 @@
 // Package uqudotest is an in-memory fake of uqudo's three services (token,
 // QR sessions, info API with its JWKS) for tests and demos, on one
-// http.Handler so that a single server can stand for all three base URLs:
+// http.Handler so that a single server can stand for all three base URLs.
+//
+// It issues opaque access tokens for the client credentials it accepts
+// ([DefaultClientID] and [DefaultClientSecret] unless
+// [WithClientCredentials] sets others; [Fake.Credentials] returns them) that
+// expire after the configured TTL by its clock ([WithClock]), answers 401 to
+// calls without a live token, stores sessions after decoding and validating
+// their base64 data (400 otherwise), signs results with its own RSA key
+// (RS256, with a kid) and serves the public half as a JWKS, rotating keys on
+// demand. A Fake is safe for concurrent use.
+//
+// The four fake packages (entrupytest, sentiancetest, idvtest, uqudotest)
+// have the same shape. In tests, [NewServer] serves a fake on a loopback
+// socket closed at the end of the test ([Start] is the twin for programs),
+// and [Server.NewClient] returns a uqudo client pointed at it (all three
+// services), with the fake's credentials and clock and [FastRetry]:
 //
 //	srv := uqudotest.NewServer(t)
-//	client, err := srv.NewClient() // WithBaseURL(srv.URL), the fake's credentials and clock
+//	client, err := srv.NewClient()
 //	...
 //	defer client.Close()
 //
-// It issues opaque access tokens that expire after the configured TTL (by
-// its clock), answers 401 to calls without a live token, stores sessions
-// after decoding and validating their base64 data (400 otherwise), signs
-// results with its own RSA key (RS256, with a kid) and serves the public
-// half as a JWKS, rotating keys on demand. FailNext injects errors, Calls
-// counts requests per route and Responder plugs the fake into an httpmock
-// transport without a socket. A Fake is safe for concurrent use.
+// Without a socket, [Fake.Responder] plugs the fake into httpmock; give the
+// client [FastRetry] so that injected 429s cost milliseconds, not seconds:
+//
+//	fake := uqudotest.New()
+//	mt := httpmock.NewMockTransport()
+//	mt.RegisterNoResponder(fake.Responder())
+//	client, err := uqudo.NewClient(fake.Credentials(),
+//		uqudo.WithBaseURL("https://uqudo.test"),
+//		uqudo.WithHTTPClient(&http.Client{Transport: mt}),
+//		uqudotest.FastRetry())
+//
+// [Fake.FailNext] injects failures (a status with an error body and an
+// optional Retry-After, a delay, or a connection reset), and [Fake.Calls]
+// counts requests per route. Errors are {"error": "...", "message": "..."}:
+// uqudo does not document its error body, so this shape is **assumed**.
 //
 // Key generation: a 2048-bit RSA key costs tens of milliseconds (far more
 // under -race), so the keys are generated once per process, lazily, and
@@ -32,23 +55,25 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
-	"github.com/jarcoal/httpmock"
 
+	"github.com/sdkbroker/sdkbroker/internal/fakekit"
 	"github.com/sdkbroker/sdkbroker/uqudo"
 )
 
 // Default fake credentials and lifetimes.
 const (
-	DefaultClientID     = "fake-client-id"
+	// DefaultClientID is the client id a Fake accepts unless
+	// [WithClientCredentials] says otherwise.
+	DefaultClientID = "fake-client-id"
+	// DefaultClientSecret is the client secret a Fake accepts unless
+	// [WithClientCredentials] says otherwise. It is not a real credential.
 	DefaultClientSecret = "fake-client-secret-0123456789"
 	// DefaultTokenTTL is the access-token lifetime uqudo uses (expires_in 1800).
 	DefaultTokenTTL = 30 * time.Minute
@@ -56,17 +81,7 @@ const (
 	DefaultResultTTL = 10 * time.Minute
 )
 
-// Route names for Calls and FailNextOn.
-const (
-	RouteToken         = "token"          // POST /api/oauth/token
-	RouteCreateSession = "session.create" // POST /api/v1/session
-	RouteDeleteSession = "session.delete" // DELETE /api/v1/session/{qrCodeText}
-	RouteInfo          = "info"           // GET /api/v1/info/{sessionId}
-	RouteDeleteInfo    = "info.delete"    // DELETE /api/v1/info/{sessionId}
-	RouteJWKS          = "jwks"           // GET /api/.well-known/jwks.json
-)
-
-// Fake is the in-memory uqudo. Build it with New or NewServer.
+// Fake is the in-memory uqudo. Build it with [New], [NewServer] or [Start].
 type Fake struct {
 	mu           sync.Mutex
 	clientID     string
@@ -82,9 +97,8 @@ type Fake struct {
 	byQR     map[string]string    // qrCodeText -> session id
 	keyIdx   int                  // index of the signing key in the process pool
 	oldKeys  []int                // earlier keys, still published
-	calls    map[string]int
-	failures []failure
-	retryAft time.Duration
+
+	faults *fakekit.Faults
 }
 
 type session struct {
@@ -94,18 +108,13 @@ type session struct {
 	Result               string // signed JWS, "" until completed
 }
 
-type failure struct {
-	route  string // "" for any route
-	status int
-}
-
 // Option configures a Fake.
 type Option func(*Fake)
 
-// WithCredentials sets the client id and secret the fake accepts (default
-// [DefaultClientID] and [DefaultClientSecret]). An empty clientID or
-// clientSecret keeps its default.
-func WithCredentials(clientID, clientSecret string) Option {
+// WithClientCredentials sets the client id and secret the fake accepts
+// (default [DefaultClientID] and [DefaultClientSecret]). An empty clientID
+// or clientSecret keeps its default.
+func WithClientCredentials(clientID, clientSecret string) Option {
 	return func(f *Fake) {
 		if clientID != "" {
 			f.clientID = clientID
@@ -114,6 +123,13 @@ func WithCredentials(clientID, clientSecret string) Option {
 			f.clientSecret = clientSecret
 		}
 	}
+}
+
+// WithCredentials is the old name of [WithClientCredentials].
+//
+// Deprecated: use WithClientCredentials.
+func WithCredentials(clientID, clientSecret string) Option {
+	return WithClientCredentials(clientID, clientSecret)
 }
 
 // WithTokenTTL sets the access-token lifetime (default DefaultTokenTTL).
@@ -142,13 +158,13 @@ func WithExpiresInString() Option { return func(f *Fake) { f.expiresInStr = true
 func WithOpaqueData() Option { return func(f *Fake) { f.opaqueData = true } }
 
 // New returns a Fake accepting [DefaultClientID] / [DefaultClientSecret]
-// (see [WithCredentials]).
+// (see [WithClientCredentials]).
 func New(opts ...Option) *Fake {
 	f := &Fake{
 		clientID: DefaultClientID, clientSecret: DefaultClientSecret,
 		tokenTTL: DefaultTokenTTL, resultTTL: DefaultResultTTL,
 		tokens: map[string]time.Time{}, sessions: map[string]*session{}, byQR: map[string]string{},
-		calls: map[string]int{},
+		faults: fakekit.NewFaults(CodeInjected, writeError),
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -158,80 +174,12 @@ func New(opts ...Option) *Fake {
 	return f
 }
 
-// Server is a Fake served over a real loopback socket.
-type Server struct {
-	*Fake
-	// URL is the base URL of all three services, for uqudo.WithBaseURL.
-	URL string
-	// HTTP is the underlying test server.
-	HTTP *httptest.Server
-}
-
-// NewServer starts a Fake on an httptest server on loopback and closes it
-// when t ends.
-func NewServer(t testing.TB, opts ...Option) *Server {
-	t.Helper()
-	f := New(opts...)
-	ts := httptest.NewServer(f)
-	t.Cleanup(ts.Close)
-	return &Server{Fake: f, URL: ts.URL, HTTP: ts}
-}
-
-// NewClient returns a uqudo.Client for the server: uqudo.WithBaseURL(s.URL)
-// for all three services, the credentials the fake accepts,
-// uqudo.WithHTTPClient with the test server's client (its connections close
-// with the server) and, when [WithClock] set one, uqudo.WithClock with the
-// fake's clock. opts are applied after these, so they can replace any of
-// them. Close the client when done with it.
-func (s *Server) NewClient(opts ...uqudo.Option) (*uqudo.Client, error) {
-	all := []uqudo.Option{uqudo.WithBaseURL(s.URL), uqudo.WithHTTPClient(s.HTTP.Client())}
-	if s.clock != nil {
-		all = append(all, uqudo.WithClock(s.clock))
-	}
-	return uqudo.NewClient(s.Credentials(), append(all, opts...)...)
-}
-
 // now reads the fake's clock.
 func (f *Fake) now() time.Time {
 	if f.clock == nil {
 		return time.Now()
 	}
 	return f.clock()
-}
-
-// Credentials returns the credentials the fake accepts.
-func (f *Fake) Credentials() uqudo.Credentials {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return uqudo.Credentials{ClientID: f.clientID, ClientSecret: f.clientSecret}
-}
-
-// Calls returns how many requests reached route (see the Route constants),
-// injected failures included.
-func (f *Fake) Calls(route string) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.calls[route]
-}
-
-// FailNext makes the next n requests, whatever their route, answer status
-// with a JSON error body (and Retry-After, see SetRetryAfter).
-func (f *Fake) FailNext(n, status int) { f.FailNextOn("", n, status) }
-
-// FailNextOn is FailNext for one route only ("" for any).
-func (f *Fake) FailNextOn(route string, n, status int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for range n {
-		f.failures = append(f.failures, failure{route: route, status: status})
-	}
-}
-
-// SetRetryAfter sets the Retry-After sent with injected failures (0: none).
-func (f *Fake) SetRetryAfter(d time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.retryAft = d
 }
 
 // RevokeTokens invalidates every access token issued so far, as if they had
@@ -255,37 +203,16 @@ func (f *Fake) SessionData(sessionID string) (*uqudo.SessionData, string, bool) 
 	return s.Decoded, s.Data, true
 }
 
-// Responder serves requests through the fake without a socket, for an
-// httpmock transport: mt.RegisterNoResponder(fake.Responder()).
-func (f *Fake) Responder() httpmock.Responder {
-	return func(req *http.Request) (*http.Response, error) {
-		if req.Body == nil {
-			req.Body = http.NoBody
-		}
-		rec := httptest.NewRecorder()
-		f.ServeHTTP(rec, req)
-		resp := rec.Result()
-		resp.Request = req
-		return resp, nil
-	}
-}
-
 // ServeHTTP implements http.Handler for all three services.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	route, id := routeOf(r.Method, r.URL.EscapedPath())
 	if route == "" {
-		writeError(w, http.StatusNotFound, "NOT_FOUND", "no such route", 0)
+		writeError(w, http.StatusNotFound, "NOT_FOUND", "no such route")
 		return
 	}
-	f.mu.Lock()
-	f.calls[route]++
-	if st, ok := f.takeFailure(route); ok {
-		ra := f.retryAft
-		f.mu.Unlock()
-		writeError(w, st, "INJECTED", "injected failure", ra)
+	if f.faults.Intercept(w, r, route, true) {
 		return
 	}
-	f.mu.Unlock()
 	switch route {
 	case RouteToken:
 		f.token(w, r)
@@ -294,7 +221,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		if !f.authorized(r) {
 			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-			writeError(w, http.StatusUnauthorized, "invalid_token", "access token missing, invalid or expired", 0)
+			writeError(w, http.StatusUnauthorized, "invalid_token", "access token missing, invalid or expired")
 			return
 		}
 		switch route {
@@ -308,17 +235,6 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			f.deleteInfo(w, id)
 		}
 	}
-}
-
-// takeFailure pops the first injected failure for route; f.mu is held.
-func (f *Fake) takeFailure(route string) (int, bool) {
-	for i, fl := range f.failures {
-		if fl.route == "" || fl.route == route {
-			f.failures = append(f.failures[:i], f.failures[i+1:]...)
-			return fl.status, true
-		}
-	}
-	return 0, false
 }
 
 // routeOf maps a request to its route. Whatever precedes the first "/api/"
@@ -357,17 +273,17 @@ func (f *Fake) authorized(r *http.Request) bool {
 
 func (f *Fake) token(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_request", "body is not a form", 0)
+		writeError(w, http.StatusBadRequest, "invalid_request", "body is not a form")
 		return
 	}
 	if r.PostForm.Get("grant_type") != "client_credentials" {
-		writeError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be client_credentials", 0)
+		writeError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be client_credentials")
 		return
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if r.PostForm.Get("client_id") != f.clientID || r.PostForm.Get("client_secret") != f.clientSecret {
-		writeError(w, http.StatusUnauthorized, "invalid_client", "Bad credentials", 0)
+		writeError(w, http.StatusUnauthorized, "invalid_client", "Bad credentials")
 		return
 	}
 	tok := "fake-at-" + randomHex(24)
@@ -388,7 +304,7 @@ func (f *Fake) createSession(w http.ResponseWriter, r *http.Request) {
 		Data *string `json:"data"`
 	}
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil || in.Data == nil || *in.Data == "" {
-		writeError(w, http.StatusBadRequest, "INVALID_INPUT", `body must be {"data": "<string>"}`, 0)
+		writeError(w, http.StatusBadRequest, "INVALID_INPUT", `body must be {"data": "<string>"}`)
 		return
 	}
 	decoded, err := uqudo.DecodeSessionData(*in.Data)
@@ -398,7 +314,7 @@ func (f *Fake) createSession(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err != nil && !f.opaqueData {
-		writeError(w, http.StatusBadRequest, "INVALID_INPUT", "data is not valid session data: "+err.Error(), 0)
+		writeError(w, http.StatusBadRequest, "INVALID_INPUT", "data is not valid session data: "+err.Error())
 		return
 	}
 	if err != nil {
@@ -419,7 +335,7 @@ func (f *Fake) deleteSession(w http.ResponseWriter, qr string) {
 	defer f.mu.Unlock()
 	id, ok := f.byQR[qr]
 	if !ok {
-		writeError(w, http.StatusNotFound, "NOT_FOUND", "unknown session", 0)
+		writeError(w, http.StatusNotFound, "NOT_FOUND", "unknown session")
 		return
 	}
 	delete(f.byQR, qr)
@@ -438,7 +354,7 @@ func (f *Fake) info(w http.ResponseWriter, id string) {
 	}
 	f.mu.Unlock()
 	if jws == "" {
-		writeError(w, http.StatusNotFound, "NOT_FOUND", "no result for this session", 0)
+		writeError(w, http.StatusNotFound, "NOT_FOUND", "no result for this session")
 		return
 	}
 	w.Header().Set("Content-Type", "application/jwt")
@@ -451,7 +367,7 @@ func (f *Fake) deleteInfo(w http.ResponseWriter, id string) {
 	defer f.mu.Unlock()
 	s, ok := f.sessions[id]
 	if !ok || s.Result == "" {
-		writeError(w, http.StatusNotFound, "NOT_FOUND", "no result for this session", 0)
+		writeError(w, http.StatusNotFound, "NOT_FOUND", "no result for this session")
 		return
 	}
 	delete(f.sessions, id)
@@ -477,10 +393,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func writeError(w http.ResponseWriter, status int, code, msg string, retryAfter time.Duration) {
-	if retryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int((retryAfter+time.Second-1)/time.Second)))
-	}
+// writeError answers {"error": code, "message": msg}; uqudo does not
+// document its error body, so this shape is assumed.
+func writeError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, map[string]string{"error": code, "message": msg})
 }
 

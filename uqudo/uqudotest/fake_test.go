@@ -189,16 +189,14 @@ func TestFake_InfoLifecycle(t *testing.T) {
 
 func TestFake_FailNext(t *testing.T) {
 	f := uqudotest.New()
-	f.SetRetryAfter(1500 * time.Millisecond)
-	f.FailNext(2, http.StatusTooManyRequests)
+	f.FailNext(2, uqudotest.Failure{Status: http.StatusTooManyRequests, RetryAfter: 1500 * time.Millisecond})
 	rec := do(t, f, http.MethodGet, "/api/.well-known/jwks.json", "", "")
 	assert.Equal(t, http.StatusTooManyRequests, rec.Code)
 	assert.Equal(t, "2", rec.Header().Get("Retry-After"))
 	assert.Equal(t, http.StatusTooManyRequests, do(t, f, http.MethodPost, "/api/oauth/token", "", "").Code)
 	assert.Equal(t, http.StatusOK, do(t, f, http.MethodGet, "/api/.well-known/jwks.json", "", "").Code)
 
-	f.SetRetryAfter(0)
-	f.FailNextOn(uqudotest.RouteInfo, 1, http.StatusServiceUnavailable)
+	f.FailNext(1, uqudotest.Failure{Route: uqudotest.RouteInfo, Status: http.StatusServiceUnavailable})
 	assert.Equal(t, http.StatusOK, do(t, f, http.MethodGet, "/api/.well-known/jwks.json", "", "").Code)
 	tok := getToken(t, f)
 	rec = do(t, f, http.MethodGet, "/api/v1/info/x", "", tok)
@@ -278,7 +276,7 @@ func TestFake_Concurrent(t *testing.T) {
 			assert.NoError(t, err)
 			_ = srv.KeyID()
 			_ = srv.Calls(uqudotest.RouteInfo)
-			srv.FailNextOn("none", 1, 500)
+			srv.FailNext(1, uqudotest.Failure{Route: "none"})
 		}()
 	}
 	wg.Wait()
@@ -287,7 +285,7 @@ func TestFake_Concurrent(t *testing.T) {
 
 func TestServer_NewClient(t *testing.T) {
 	clk := &clock{t: time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)}
-	srv := uqudotest.NewServer(t, uqudotest.WithCredentials("my-client", "my-secret-0123456789"), uqudotest.WithClock(clk.Now))
+	srv := uqudotest.NewServer(t, uqudotest.WithClientCredentials("my-client", "my-secret-0123456789"), uqudotest.WithClock(clk.Now))
 	c, err := srv.NewClient(uqudo.WithRetry(0, 0, 0))
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
@@ -327,7 +325,7 @@ func TestServer_NewClient(t *testing.T) {
 }
 
 func TestServer_NewClient_DefaultClock(t *testing.T) {
-	srv := uqudotest.NewServer(t, uqudotest.WithCredentials("", ""), uqudotest.WithClock(nil))
+	srv := uqudotest.NewServer(t, uqudotest.WithClientCredentials("", ""), uqudotest.WithClock(nil))
 	assert.Equal(t, uqudo.Credentials{ClientID: uqudotest.DefaultClientID, ClientSecret: uqudotest.DefaultClientSecret},
 		srv.Credentials(), "empty credentials keep the defaults")
 	c, err := srv.NewClient()

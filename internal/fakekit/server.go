@@ -1,0 +1,25 @@
+package fakekit
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+)
+
+// Listen serves h on a loopback httptest.Server (127.0.0.1, or [::1] when
+// IPv4 loopback is unavailable). Unlike httptest.NewServer it returns an
+// error instead of panicking when no port can be had. Close the server when
+// done; closing it twice is safe.
+func Listen(h http.Handler) (*httptest.Server, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		var err6 error
+		if l, err6 = net.Listen("tcp", "[::1]:0"); err6 != nil {
+			return nil, fmt.Errorf("fakekit: listen on loopback: %w", err)
+		}
+	}
+	s := &httptest.Server{Listener: l, Config: &http.Server{Handler: h}}
+	s.Start()
+	return s, nil
+}
