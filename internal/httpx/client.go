@@ -208,6 +208,7 @@ func (c *Client) newRetryClient(cfg Config) *retryablehttp.Client {
 		}
 	}
 	hc.CheckRedirect = sameHostRedirect(hc.CheckRedirect)
+	hc.Transport = &bodyTransport{next: hc.Transport, limit: c.maxBody}
 	if cfg.Logger != nil {
 		hc.Transport = &loggingTransport{next: hc.Transport, logger: cfg.Logger, client: c}
 	}

@@ -10,9 +10,11 @@
 //   - encodes a JSON or form body and query parameters from url.Values or a
 //     struct with go-querystring `url:"..."` tags;
 //   - retries through go-retryablehttp with our own policy (below);
-//   - reads the response through a size limit (default 1 MiB) and decodes JSON,
-//     telling an empty body, a non-JSON body (an HTML error page), truncated JSON
-//     and a missing required field apart ([DecodeError]);
+//   - reads a 2xx body whole inside the attempt, through a size limit (default
+//     1 MiB), so a failure while reading it is an attempt failure the retry
+//     policy sees; then decodes JSON, telling an empty body, a non-JSON body (an
+//     HTML error page), truncated JSON and a missing required field apart
+//     ([DecodeError]);
 //   - turns every non-2xx answer into an [*APIError] that unwraps to a shared
 //     sentinel ([ErrNotFound], [ErrRateLimited], ...).
 //
@@ -26,16 +28,24 @@
 //
 // # Retries
 //
-// 429, 502, 503, 504 and connection errors are retried, honouring Retry-After
-// (seconds or an HTTP date) but never waiting longer than RetryPolicy.MaxWait,
-// with exponential backoff and jitter, and stopping at once when the context
-// ends. A request that is not idempotent (a POST that creates a token, a code, a
-// device or a session) is retried only on 429 or when it provably never reached
-// the server: the transport never obtained a connection (dial, DNS or TLS
-// handshake failure, seen through net/http/httptrace), or, for transports that
-// report no connection events (mocks), the error itself is a dial, DNS or
-// handshake error. A 5xx or a timeout after the request was written is returned
-// at once as an error for which [IsRetryable] reports true, so the caller decides.
+// Only 429, 502, 503 and 504 answers, connection failures, timeouts and
+// failures while reading a 2xx body (a reset, the server closing early, a
+// stall past the attempt timeout) are retried; every other status, 500 and 501
+// included, is returned at once. Waits grow exponentially with jitter between
+// RetryPolicy.MinWait and MaxWait; a Retry-After (seconds or an HTTP date) is
+// honoured but never waited longer than MaxWait; retrying stops at once when
+// the context ends.
+//
+// A request that is not idempotent (a POST or PATCH without
+// Request.Idempotent: one that creates a token, a code, a device or a session)
+// is retried only on 429 or when it provably never reached the server: the
+// transport never obtained a connection (dial, DNS or TLS handshake failure,
+// seen through net/http/httptrace), or, for transports that report no
+// connection events (mocks), the error itself is a dial, DNS or handshake
+// error. A 502, 503 or 504, a timeout after the request was written, or a
+// failure while reading the body is returned at once, as an error for which
+// [IsRetryable] reports true, so the caller decides; any other 5xx is returned
+// with IsRetryable false.
 //
 // # Secrets
 //

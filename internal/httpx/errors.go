@@ -228,7 +228,9 @@ func MissingField(field string) error {
 }
 
 // TransportError reports a request that got no usable HTTP answer: a
-// connection failure, a timeout, a refused redirect or an ended context.
+// connection failure, a timeout, a refused redirect, an ended context, or a
+// failure while reading a 2xx body (a reset, the server closing early, a
+// stall past the attempt timeout; Sent is then true).
 // errors.Is(err, context.Canceled) and errors.Is(err, context.DeadlineExceeded)
 // work through it. Its message never contains a query string.
 type TransportError struct {
@@ -253,8 +255,9 @@ func (e *TransportError) Error() string {
 func (e *TransportError) Unwrap() error { return e.Err }
 
 // Retryable reports whether the same request may succeed later: true for
-// connection failures and timeouts of a single attempt, false when the
-// caller's context ended or a redirect was refused.
+// connection failures, failures while reading the body and timeouts of a
+// single attempt; false when the caller's context ended, a redirect was
+// refused or the server's certificate was rejected.
 func (e *TransportError) Retryable() bool { return e.retryable }
 
 // IsRetryable reports whether err is worth retrying later: a 429, 502, 503 or

@@ -84,8 +84,8 @@ func Path(segments ...string) string {
 // Do sends req and decodes a 2xx answer into out: nil discards the body, a
 // *[]byte or *string receives it raw, anything else is decoded as JSON (and
 // checked with [ResponseValidator] when it implements it). A non-2xx answer
-// is an [*APIError]; no answer is a [*TransportError]; an unusable 2xx body is
-// a [*DecodeError].
+// is an [*APIError]; no answer, or a failure while reading the body, is a
+// [*TransportError]; an unusable 2xx body is a [*DecodeError].
 func (c *Client) Do(ctx context.Context, req *Request, out any) (*Response, error) {
 	if ctx == nil {
 		return nil, Invalid("ctx", "is nil")
@@ -127,9 +127,15 @@ func (c *Client) Do(ctx context.Context, req *Request, out any) (*Response, erro
 		return nil, c.apiError(method, path, resp, attempts, req.Secrets)
 	}
 	meta := &Response{StatusCode: resp.StatusCode, Header: resp.Header}
+	// bodyTransport read the body inside the round trip, so a read failure
+	// was an attempt failure, seen by the retry policy; should one still
+	// happen here, it is a transport failure too, never a malformed answer.
 	raw, err := readLimited(resp, c.maxBody)
-	if err != nil {
+	if errors.Is(err, ErrBodyTooLarge) {
 		return nil, c.decodeError(method, path, resp.StatusCode, err)
+	}
+	if err != nil {
+		return nil, c.transportError(ctx, method, path, a, &bodyReadError{err: err})
 	}
 	if err := decodeInto(raw, out); err != nil {
 		return nil, c.decodeError(method, path, resp.StatusCode, err)

@@ -219,6 +219,10 @@ func failureClass(err error) string {
 	case isConnectError(err):
 		return "connect"
 	}
+	var be *bodyReadError
+	if errors.As(err, &be) {
+		return "read_body"
+	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
 		return "timeout"

@@ -1,0 +1,53 @@
+package httpx
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+)
+
+// bodyTransport reads a 2xx body whole, through the client's size limit,
+// inside the round trip. A failure while reading it (a reset, the server
+// closing early, a stall past the attempt timeout) is then an error of the
+// attempt, which the retry policy sees like a failure before the headers: a
+// GET is retried, a creation POST is not (the request was sent). A body over
+// the limit is not an attempt failure: it is handed on, unread past the
+// limit, for Do to refuse with ErrBodyTooLarge.
+type bodyTransport struct {
+	next  http.RoundTripper
+	limit int64
+}
+
+func (t *bodyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(req)
+	if err != nil || resp.StatusCode < 200 || resp.StatusCode > 299 || resp.Body == nil || resp.ContentLength > t.limit {
+		return resp, err
+	}
+	body := resp.Body
+	raw, err := io.ReadAll(io.LimitReader(body, t.limit+1))
+	if err != nil {
+		_ = body.Close()
+		return nil, &bodyReadError{err: err}
+	}
+	if int64(len(raw)) > t.limit {
+		resp.Body = &prefixedBody{Reader: io.MultiReader(bytes.NewReader(raw), body), Closer: body}
+		return resp, nil
+	}
+	_ = body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(raw))
+	resp.ContentLength = int64(len(raw))
+	return resp, nil
+}
+
+// prefixedBody is a body whose first bytes were already read.
+type prefixedBody struct {
+	io.Reader
+	io.Closer
+}
+
+// bodyReadError is a failure while reading a 2xx body: a transport failure,
+// not a malformed answer.
+type bodyReadError struct{ err error }
+
+func (e *bodyReadError) Error() string { return "reading the response body: " + e.err.Error() }
+func (e *bodyReadError) Unwrap() error { return e.err }
