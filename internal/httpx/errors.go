@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -259,6 +260,21 @@ func (e *TransportError) Unwrap() error { return e.Err }
 // single attempt; false when the caller's context ended, a redirect was
 // refused or the server's certificate was rejected.
 func (e *TransportError) Retryable() bool { return e.retryable }
+
+// ContextError is for a call that ends because its context ended before or
+// without an HTTP exchange (such as while waiting on a token fetch shared
+// with other calls): when err is or wraps context.Canceled or
+// context.DeadlineExceeded, it returns a [*TransportError] naming the call,
+// with Sent false and Retryable false, whose Err is err, so both
+// errors.As(err, &te) and errors.Is(err, context.Canceled) work. Any other
+// error (a *TransportError already, nil, ...) is returned unchanged.
+func ContextError(vendor, method, path string, err error) error {
+	var te *TransportError
+	if err == nil || errors.As(err, &te) || !(errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		return err
+	}
+	return &TransportError{Vendor: vendor, Method: method, Path: path, Err: err}
+}
 
 // IsRetryable reports whether err is worth retrying later: a 429, 502, 503 or
 // 504 answer, a connection failure, or a timeout that was not the caller's

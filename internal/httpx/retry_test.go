@@ -3,6 +3,7 @@ package httpx_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -311,4 +312,22 @@ func TestDo_ZeroRetries(t *testing.T) {
 	_, err := c.Do(context.Background(), &httpx.Request{Path: "thing"}, nil)
 	require.ErrorIs(t, err, httpx.ErrServer)
 	assert.Equal(t, 1, calls(mt, "GET https://vendor.test/api/thing"))
+}
+
+func TestContextError(t *testing.T) {
+	for _, cause := range []error{context.Canceled, context.DeadlineExceeded, fmt.Errorf("waiting for the token: %w", context.Canceled)} {
+		err := httpx.ContextError("uqudo", "POST", "/api/oauth/token", cause)
+		var te *httpx.TransportError
+		require.ErrorAs(t, err, &te)
+		assert.Equal(t, httpx.TransportError{Vendor: "uqudo", Method: "POST", Path: "/api/oauth/token", Err: cause}, *te)
+		assert.ErrorIs(t, err, cause)
+		assert.False(t, te.Sent)
+		assert.False(t, httpx.IsRetryable(err), "the caller's context ended")
+		assert.Equal(t, "uqudo: POST /api/oauth/token: "+cause.Error(), err.Error())
+	}
+	assert.NoError(t, httpx.ContextError("uqudo", "GET", "/x", nil))
+	other := errors.New("boom")
+	assert.Same(t, other, httpx.ContextError("uqudo", "GET", "/x", other))
+	already := &httpx.TransportError{Vendor: "idv", Err: context.Canceled}
+	assert.Same(t, already, httpx.ContextError("uqudo", "GET", "/x", already), "not wrapped twice")
 }
