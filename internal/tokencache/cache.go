@@ -56,10 +56,18 @@ type slot[K comparable, V any] struct {
 	key        K
 	prev, next *slot[K, V] // eviction ring, guarded by Cache.idxMu
 
-	mu      sync.Mutex // guards the fields below
-	call    *call[V]   // fetch under way, nil when none
+	mu      sync.Mutex // guards the fields below; taken after Cache.idxMu when both are held
+	call    *call[V]   // fetch under way whose result the slot keeps, nil when none
 	err     error      // last failure, returned to callers until retryAt
 	retryAt int64      // no new fetch before this
+
+	// Invalidation fence (see invalidate.go).
+	gen      uint64        // bumped by each invalidation: a fetch keeps its result only if gen is unchanged
+	pins     int           // invalidations under way; the slot is not evicted while any is
+	barrier  chan struct{} // non-nil while pins > 0, closed when it drops to 0; fetches wait on it
+	saving   int           // Store.Save calls under way for the key
+	saved    chan struct{} // closed when saving drops to 0; made only when an invalidation waits for it
+	distrust bool          // an invalidation could not clear the store: fetches skip Store.Load
 }
 
 // New returns a Cache that obtains values with fetch and keeps them in memory.
@@ -154,59 +162,6 @@ func (c *Cache[K, V]) fresh(key K) (*slot[K, V], *snapshot[V]) {
 	return s, snap
 }
 
-// Invalidate drops the value for key, for example after its user reported it rejected, and deletes it from the
-// store if there is one (waiting up to the fetch timeout). A fetch already under way for the key still answers
-// the callers waiting for it, but calls made after Invalidate returns start a new fetch.
-func (c *Cache[K, V]) Invalidate(key K) {
-	c.idxMu.Lock()
-	if s, ok := c.all[key]; ok {
-		c.removeLocked(s)
-		s.snap.Store(nil)
-	}
-	c.idxMu.Unlock()
-	if c.store != nil {
-		c.storeDo(func(ctx context.Context) error { return c.store.Delete(ctx, key) })
-	}
-}
-
-// InvalidateIf drops the value for key only if match reports true for it, so that a caller whose value was
-// rejected drops that value and not a newer one fetched meanwhile. With a store, the store's entry is checked
-// and deleted the same way. It reports whether anything was dropped. match is called without locks held; a nil
-// match drops nothing.
-func (c *Cache[K, V]) InvalidateIf(key K, match func(V) bool) bool {
-	if match == nil {
-		return false
-	}
-	dropped := false
-	c.idxMu.Lock()
-	s := c.all[key]
-	c.idxMu.Unlock()
-	if s != nil {
-		if snap := s.snap.Load(); snap != nil && match(snap.val) {
-			c.idxMu.Lock()
-			s.mu.Lock()
-			if s.snap.Load() == snap && c.removeLocked(s) {
-				s.snap.Store(nil)
-				dropped = true
-			}
-			s.mu.Unlock()
-			c.idxMu.Unlock()
-		}
-	}
-	if c.store != nil {
-		c.storeDo(func(ctx context.Context) error {
-			e, ok, err := c.store.Load(ctx, key)
-			if err != nil || !ok || !match(e.Value) {
-				return err
-			}
-			err = c.store.Delete(ctx, key)
-			dropped = dropped || err == nil
-			return err
-		})
-	}
-	return dropped
-}
-
 // Len returns the number of keys held in memory, with or without a usable value.
 func (c *Cache[K, V]) Len() int {
 	c.idxMu.Lock()
@@ -226,13 +181,4 @@ func (c *Cache[K, V]) Close() {
 	c.lifeMu.Unlock()
 	c.close()
 	c.wg.Wait()
-}
-
-// storeDo runs a store call with its own timeout, counting its failure.
-func (c *Cache[K, V]) storeDo(f func(ctx context.Context) error) {
-	ctx, cancel := context.WithTimeout(context.Background(), c.opt.fetchTimeout)
-	defer cancel()
-	if f(ctx) != nil {
-		c.stats.storeErrors.Add(1)
-	}
 }

@@ -507,8 +507,8 @@ func TestInvalidate_NextGetFetches(t *testing.T) {
 	v, err := c.Get(ctx, "k")
 	require.NoError(t, err)
 	require.Equal(t, "k#1", v)
-	c.Invalidate("k")
-	c.Invalidate("missing") // no-op
+	require.NoError(t, c.Invalidate(ctx, "k"))
+	require.NoError(t, c.Invalidate(ctx, "missing")) // no-op
 	assert.Equal(t, 0, c.Len())
 	v, err = c.Get(ctx, "k")
 	require.NoError(t, err)
@@ -714,7 +714,7 @@ func TestConcurrentUse(t *testing.T) {
 				key := fmt.Sprint("k", (i*7+g)%50)
 				switch i % 10 {
 				case 0:
-					c.Invalidate(key)
+					assert.NoError(t, c.Invalidate(ctx, key))
 				case 1:
 					c.InvalidateIf(key, func(v string) bool { return len(v)%2 == 0 })
 				case 2:

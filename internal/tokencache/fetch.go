@@ -26,12 +26,7 @@ func (c *Cache[K, V]) slowGet(ctx context.Context, key K, s *slot[K, V]) (V, Inf
 	if ctx == nil {
 		return zero, Info{}, errNilContext
 	}
-	if s == nil || s.gone.Load() {
-		s = c.insert(key)
-	} else if !s.ref.Load() {
-		s.ref.Store(true)
-	}
-	s.mu.Lock()
+	s = c.lockSlot(key, s)
 	now := c.now()
 	if snap := s.snap.Load(); snap != nil && now < snap.usable {
 		if now < snap.refreshAt {
@@ -79,6 +74,22 @@ func (c *Cache[K, V]) slowGet(ctx context.Context, key K, s *slot[K, V]) (V, Inf
 	return cl.res.snap.val, cl.res.snap.info(cl.res.reused), nil
 }
 
+// lockSlot returns the key's slot in the index with its mutex held: s if it is still there (marking it used),
+// otherwise the index's slot, added if there is none.
+func (c *Cache[K, V]) lockSlot(key K, s *slot[K, V]) *slot[K, V] {
+	if s != nil && !s.gone.Load() {
+		if !s.ref.Load() {
+			s.ref.Store(true)
+		}
+		s.mu.Lock()
+		if !s.gone.Load() { // removal happens with s.mu held, so s stays in the index until unlocked
+			return s
+		}
+		s.mu.Unlock()
+	}
+	return c.insert(key, true)
+}
+
 // refreshLocked starts the background refresh of a stale value unless one is under way, a recent failure
 // asks to wait, or too many refreshes are running. The caller holds s.mu.
 func (c *Cache[K, V]) refreshLocked(ctx context.Context, key K, s *slot[K, V], now int64) {
@@ -112,8 +123,9 @@ func (c *Cache[K, V]) launch(ctx context.Context, key K, s *slot[K, V], cl *call
 // run performs the fetch cl and publishes its outcome, whatever happens inside the fetch function.
 func (c *Cache[K, V]) run(ctx context.Context, key K, s *slot[K, V], cl *call[V], background bool) {
 	res := outcome[V]{err: errGoexit} // kept only if the fetch function never returns
+	admitted, gen := false, uint64(0)
 	defer func() {
-		c.finish(s, cl, res)
+		c.finish(s, cl, admitted, gen, res)
 		if background {
 			c.background.Add(-1)
 		}
@@ -122,13 +134,28 @@ func (c *Cache[K, V]) run(ctx context.Context, key K, s *slot[K, V], cl *call[V]
 	ctx, cancel := context.WithTimeout(ctx, c.opt.fetchTimeout)
 	defer cancel()
 	defer context.AfterFunc(c.closing, cancel)()
-	res = c.obtain(ctx, key)
+	gen, skipStore, err := c.admit(ctx, s)
+	if err != nil {
+		res = outcome[V]{err: c.closedErr(err)}
+		return
+	}
+	admitted = true
+	res = c.obtain(ctx, key, s, gen, skipStore)
 }
 
-// obtain gets a value from the store if it holds a fresh one, and from the fetch function otherwise.
-func (c *Cache[K, V]) obtain(ctx context.Context, key K) outcome[V] {
+// closedErr wraps ErrClosed around err if the cache is closed.
+func (c *Cache[K, V]) closedErr(err error) error {
+	if c.closing.Err() != nil {
+		return fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	return err
+}
+
+// obtain gets a value from the store if it holds a fresh one (unless skipStore), and from the fetch function
+// otherwise, saving what it fetched unless an invalidation has moved the slot's generation past gen.
+func (c *Cache[K, V]) obtain(ctx context.Context, key K, s *slot[K, V], gen uint64, skipStore bool) outcome[V] {
 	var shared *snapshot[V] // the store's value, stale but usable
-	if c.store != nil {
+	if c.store != nil && !skipStore {
 		e, ok, err := c.store.Load(ctx, key)
 		if err != nil {
 			c.stats.storeErrors.Add(1)
@@ -151,15 +178,10 @@ func (c *Cache[K, V]) obtain(ctx context.Context, key K) outcome[V] {
 		snap, err = c.newSnapshot(v, exp, c.now())
 	}
 	if err != nil {
-		if c.closing.Err() != nil {
-			err = fmt.Errorf("%w: %w", ErrClosed, err)
-		}
-		return outcome[V]{snap: shared, reused: shared != nil, fallback: shared != nil, err: err}
+		return outcome[V]{snap: shared, reused: shared != nil, fallback: shared != nil, err: c.closedErr(err)}
 	}
 	if c.store != nil {
-		if err := c.store.Save(ctx, key, snap.entry()); err != nil {
-			c.stats.storeErrors.Add(1)
-		}
+		c.save(ctx, key, s, gen, snap)
 	}
 	return outcome[V]{snap: snap}
 }
@@ -178,23 +200,27 @@ func (c *Cache[K, V]) callFetch(ctx context.Context, key K) (v V, exp Expiry, er
 	return c.fetch(ctx, key)
 }
 
-// finish records the outcome in the slot (a failure arms the negative cache) and wakes the waiters. Failures
-// are counted once the slot is updated, so a caller seeing the count sees the backoff too.
-func (c *Cache[K, V]) finish(s *slot[K, V], cl *call[V], res outcome[V]) {
+// finish records the outcome in the slot (a failure arms the negative cache) and wakes the waiters. A fetch
+// that was not admitted, or was fenced by an invalidation since (gen moved), records nothing: its waiters get
+// its outcome all the same. Failures are counted once the slot is updated, so a caller seeing the count sees
+// the backoff too.
+func (c *Cache[K, V]) finish(s *slot[K, V], cl *call[V], admitted bool, gen uint64, res outcome[V]) {
 	now := c.now()
 	s.mu.Lock()
 	if s.call == cl {
 		s.call = nil
 	}
-	if res.snap != nil {
-		if cur := s.snap.Load(); !res.fallback || cur == nil || now >= cur.usable {
-			s.snap.Store(res.snap)
+	if admitted && s.gen == gen {
+		if res.snap != nil {
+			if cur := s.snap.Load(); !res.fallback || cur == nil || now >= cur.usable {
+				s.snap.Store(res.snap)
+			}
 		}
-	}
-	if res.err != nil {
-		s.err, s.retryAt = res.err, addSat(now, int64(c.opt.negativeTTL))
-	} else {
-		s.err, s.retryAt = nil, 0
+		if res.err != nil {
+			s.err, s.retryAt = res.err, addSat(now, int64(c.opt.negativeTTL))
+		} else {
+			s.err, s.retryAt = nil, 0
+		}
 	}
 	s.mu.Unlock()
 	if res.err != nil {

@@ -16,27 +16,23 @@ import "maps"
 // adds it is not counted as a use, or every slot would be marked and the order would fall back to first-in
 // first-out), but it is never the one evicted to make room for itself.
 
-// insert returns the slot for key, adding an empty one if there is none and evicting past the bound. It is
-// called when lookup missed, and counts the miss towards the rebuild of the read map.
-func (c *Cache[K, V]) insert(key K) *slot[K, V] {
+// insert returns the slot for key with its mutex held, adding an empty one if there is none and evicting past
+// the bound. countMiss counts the call towards the rebuild of the read map (a lookup of read missed).
+func (c *Cache[K, V]) insert(key K, countMiss bool) *slot[K, V] {
 	c.idxMu.Lock()
 	defer c.idxMu.Unlock()
 	s, ok := c.all[key]
-	if !ok {
+	if ok {
+		s.mu.Lock()
+	} else {
 		s = &slot[K, V]{key: key}
+		s.mu.Lock()
 		c.all[key] = s
 		c.ring.pushBack(s)
-		for c.ring.n > c.opt.maxEntries {
-			old := c.ring.head
-			if old == s || old.ref.Load() {
-				old.ref.Store(false)
-				c.ring.remove(old)
-				c.ring.pushBack(old)
-				continue
-			}
-			c.removeLocked(old)
-			c.stats.evictions.Add(1)
-		}
+		c.evictLocked(s)
+	}
+	if !countMiss {
+		return s
 	}
 	if c.misses++; c.misses >= len(c.all) {
 		read := maps.Clone(c.all)
@@ -46,8 +42,32 @@ func (c *Cache[K, V]) insert(key K) *slot[K, V] {
 	return s
 }
 
+// evictLocked evicts slots until the index is within its bound, sparing s (just added) and the slots that are
+// busy: a fetch, an invalidation or a store save under way, whose fence lives in the slot. If every slot is
+// spared, the index stays over its bound until a later insert. The caller holds c.idxMu (and s.mu).
+func (c *Cache[K, V]) evictLocked(s *slot[K, V]) {
+	for budget := 2 * c.ring.n; c.ring.n > c.opt.maxEntries && budget > 0; budget-- {
+		old := c.ring.head
+		if old != s && !old.ref.Load() {
+			old.mu.Lock()
+			busy := old.call != nil || old.pins > 0 || old.saving > 0
+			if !busy {
+				c.removeLocked(old)
+			}
+			old.mu.Unlock()
+			if !busy {
+				c.stats.evictions.Add(1)
+				continue
+			}
+		}
+		old.ref.Store(false)
+		c.ring.remove(old)
+		c.ring.pushBack(old)
+	}
+}
+
 // removeLocked takes s out of the index, if it is still there, and reports whether it was. Goroutines already
-// holding s finish their work on it, but no later call uses it. The caller holds c.idxMu.
+// holding s finish their work on it, but no later call uses it. The caller holds c.idxMu and s.mu.
 func (c *Cache[K, V]) removeLocked(s *slot[K, V]) bool {
 	if s.gone.Load() {
 		return false

@@ -154,7 +154,7 @@ func TestStore_InvalidateDeletesFromStore(t *testing.T) {
 	v, err := c.Get(ctx, "k")
 	require.NoError(t, err)
 	require.Equal(t, "k#2", v)
-	c.Invalidate("k")
+	require.NoError(t, c.Invalidate(ctx, "k"))
 	_, ok = store.get("k")
 	assert.False(t, ok)
 	assert.Equal(t, 0, c.Len())
