@@ -88,7 +88,7 @@ func (a *Authentication) UnmarshalJSON(b []byte) error {
 		CompletedAt timestamp `json:"completed_at"`
 	}
 	if err := json.Unmarshal(b, &aux); err != nil {
-		return err
+		return wireField(err)
 	}
 	*a = Authentication(aux.plain)
 	a.Status = AuthenticationStatus(aux.Status)
@@ -130,7 +130,7 @@ func (c *Client) LookupAuthentication(ctx context.Context, customerItemID string
 func (c *Client) getAuthentication(ctx context.Context, r, id string) (*Authentication, error) {
 	method, path := route(r, id)
 	var out Authentication
-	if _, err := c.hc.Do(ctx, &httpx.Request{Method: method, Path: path}, &out); err != nil {
+	if _, err := c.do(ctx, &httpx.Request{Method: method, Path: path}, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

@@ -50,20 +50,49 @@ func TestClient_GetAuthentication(t *testing.T) {
 	}
 }
 
+// TestClient_GetAuthentication_BadShapes also checks that DecodeError.Field
+// is the wire name of the bad field, never an internal one ("plain.x").
 func TestClient_GetAuthentication_BadShapes(t *testing.T) {
-	for name, body := range map[string]string{
-		"status a number":      `{"entrupy_id":"e","status":5}`,
-		"result object no id":  `{"entrupy_id":"e","result":{"label":"x"}}`,
-		"created_at malformed": `{"entrupy_id":"e","created_at":"yesterday"}`,
-		"entrupy_id a number":  `{"entrupy_id":5}`,
+	for name, tc := range map[string]struct{ body, field string }{
+		"status a number":           {`{"entrupy_id":"e","status":5}`, "status"},
+		"result object no id":       {`{"entrupy_id":"e","result":{"label":"x"}}`, "result"},
+		"created_at malformed":      {`{"entrupy_id":"e","created_at":"yesterday"}`, "created_at"},
+		"entrupy_id a number":       {`{"entrupy_id":5}`, "entrupy_id"},
+		"customer_item_id an array": {`{"entrupy_id":"e","customer_item_id":[1]}`, "customer_item_id"},
+		"brand an object":           {`{"entrupy_id":"e","brand":{}}`, "brand"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			c, mt := newMock(t)
-			mt.RegisterResponder(http.MethodGet, testBase+"v2/authentications/e", jsonResponder(200, body))
+			mt.RegisterResponder(http.MethodGet, testBase+"v2/authentications/e", jsonResponder(200, tc.body))
 			_, err := c.GetAuthentication(context.Background(), "e")
 			assert.ErrorIs(t, err, entrupy.ErrMalformedResponse)
+			var de *entrupy.DecodeError
+			require.ErrorAs(t, err, &de)
+			assert.Equal(t, tc.field, de.Field)
+			assert.NotContains(t, err.Error(), "plain")
 		})
 	}
+}
+
+// TestDecodeError_WireFieldNames: nested and list decoding name wire
+// fields too (support messages, escalations, webhook payloads).
+func TestDecodeError_WireFieldNames(t *testing.T) {
+	c, mt := newMock(t)
+	mt.RegisterResponder(http.MethodGet, testBase+"v2/authentications/e/support/messages",
+		jsonResponder(200, `{"messages":[{"id":7}],"structured_responses":[]}`))
+	_, err := c.ListSupportMessages(context.Background(), "e", nil)
+	var de *entrupy.DecodeError
+	require.ErrorAs(t, err, &de)
+	assert.Equal(t, "messages.id", de.Field)
+
+	mt.RegisterResponder(http.MethodPost, testBase+"v2/support/escalations", jsonResponder(201, `{"id":"x","status":3}`))
+	_, err = c.Escalate(context.Background(), entrupy.EscalationParams{EntrupyID: "e", CustomerItemID: "c", Reason: "r"})
+	require.ErrorAs(t, err, &de)
+	assert.Equal(t, "status", de.Field)
+
+	_, err = entrupy.ParseEvent([]byte(`{"event":"session.completed","data":{"entrupy_id":"e","status":{"x":1},"brand":7}}`))
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "plain")
 }
 
 func TestClient_LookupAuthentication(t *testing.T) {

@@ -1,10 +1,12 @@
 package entrupy
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/sdkbroker/sdkbroker/internal/httpx"
@@ -98,9 +100,11 @@ type Client struct {
 	now        func() time.Time
 	lifetime   time.Duration
 	softWindow time.Duration
+	closed     *atomic.Bool // shared by copies of the struct
 }
 
-// String describes the client without its credentials.
+// String describes the client without its credentials; a nil or zero
+// Client prints as "entrupy.Client{}".
 func (c *Client) String() string {
 	if c == nil || c.hc == nil {
 		return "entrupy.Client{}"
@@ -110,6 +114,50 @@ func (c *Client) String() string {
 
 // GoString is String, for %#v.
 func (c *Client) GoString() string { return c.String() }
+
+// BaseURL returns the API base URL the client sends to, ending in "/"
+// ([DefaultBaseURL] or the [WithBaseURL] value). A nil or zero Client
+// returns "".
+func (c *Client) BaseURL() string {
+	if c == nil || c.hc == nil {
+		return ""
+	}
+	return c.hc.BaseURL().String()
+}
+
+// Close releases what the client owns: the idle connections of the HTTP
+// transport it created (a transport passed with [WithHTTPClient] stays the
+// caller's). It is safe to call more than once, concurrently, and on a nil
+// or zero Client. Calls made after Close fail with [ErrClosed] and send
+// nothing.
+func (c *Client) Close() {
+	if c == nil || c.hc == nil || c.closed == nil || !c.closed.CompareAndSwap(false, true) {
+		return
+	}
+	closeHTTP(c.hc)
+}
+
+// closeHTTP closes the HTTP core's resources once it can (the core's Close
+// is being added; until then this releases nothing).
+func closeHTTP(hc any) {
+	switch cl := hc.(type) {
+	case interface{ Close() error }:
+		_ = cl.Close()
+	case interface{ Close() }:
+		cl.Close()
+	}
+}
+
+// do sends req after checking that the client can be used.
+func (c *Client) do(ctx context.Context, req *httpx.Request, out any) (*httpx.Response, error) {
+	switch {
+	case c == nil || c.hc == nil || c.closed == nil:
+		return nil, httpx.Invalid("client", "is nil or was not built with NewClient")
+	case c.closed.Load():
+		return nil, ErrClosed
+	}
+	return c.hc.Do(ctx, req, out)
+}
 
 // config is what the options fill; NewClient builds the client from it once.
 type config struct {
@@ -167,6 +215,7 @@ func NewClient(creds Credentials, opts ...Option) (*Client, error) {
 		now:        cfg.now,
 		lifetime:   cfg.lifetime,
 		softWindow: cfg.softWindow,
+		closed:     new(atomic.Bool),
 	}, nil
 }
 

@@ -220,3 +220,55 @@ func TestClient_NilContext(t *testing.T) {
 	_, err := c.GetAuthentication(nil, "ent_1") //nolint:staticcheck
 	assert.ErrorIs(t, err, entrupy.ErrInvalidInput)
 }
+
+// TestClient_ZeroValue: a nil or zero Client prints safely and its calls
+// fail with a clear error instead of panicking.
+func TestClient_ZeroValue(t *testing.T) {
+	ctx := context.Background()
+	for name, c := range map[string]*entrupy.Client{"nil": nil, "zero": {}} {
+		t.Run(name, func(t *testing.T) {
+			assert.NotPanics(t, func() {
+				for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+					_ = fmt.Sprintf(verb, c)
+				}
+			})
+			assert.Equal(t, "entrupy.Client{}", c.String())
+			assert.Empty(t, c.BaseURL())
+			_, err := c.GetAuthentication(ctx, "ent_1")
+			var ve *entrupy.ValidationError
+			require.ErrorAs(t, err, &ve)
+			assert.Equal(t, "client", ve.Field)
+			_, err = c.AuthorizeUser(ctx, entrupy.AuthorizeUserParams{SDKAuthorizationRequest: "r", UniqueUserID: "user-0001", Email: "a@b.test"})
+			assert.ErrorIs(t, err, entrupy.ErrInvalidInput)
+			_, err = c.ListSupportMessages(ctx, "ent_1", nil)
+			assert.ErrorIs(t, err, entrupy.ErrInvalidInput)
+			assert.NotPanics(t, c.Close)
+			assert.NotPanics(t, c.Close)
+		})
+	}
+	var zero entrupy.Client
+	assert.NotPanics(t, func() { _ = fmt.Sprintf("%v %+v %#v", zero, zero, zero) })
+}
+
+// TestClient_Close: Close is idempotent and safe concurrently; calls after it
+// fail with ErrClosed and send nothing.
+func TestClient_Close(t *testing.T) {
+	c, mt := newMock(t)
+	mt.RegisterResponder(http.MethodGet, testBase+"v2/authentications/e", jsonResponder(200, `{"entrupy_id":"e"}`))
+	_, err := c.GetAuthentication(context.Background(), "e")
+	require.NoError(t, err)
+	done := make(chan struct{})
+	for range 4 {
+		go func() { c.Close(); done <- struct{}{} }()
+	}
+	for range 4 {
+		<-done
+	}
+	c.Close()
+	_, err = c.GetAuthentication(context.Background(), "e")
+	assert.ErrorIs(t, err, entrupy.ErrClosed)
+	_, err = c.AuthorizeUser(context.Background(), entrupy.AuthorizeUserParams{SDKAuthorizationRequest: "r", UniqueUserID: "user-0001", Email: "a@b.test"})
+	assert.ErrorIs(t, err, entrupy.ErrClosed)
+	assert.Equal(t, 1, mt.GetTotalCallCount(), "nothing is sent after Close")
+	assert.Equal(t, testBase, c.BaseURL(), "accessors keep working")
+}

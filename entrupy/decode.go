@@ -83,6 +83,19 @@ func capValue(s string) string {
 	return s
 }
 
+// wireField makes a decoding error from an UnmarshalJSON method that decodes
+// into an aux struct embedding "plain" name the wire field: encoding/json
+// reports a field of the embedded struct as "plain.entrupy_id", and
+// DecodeError.Field should read "entrupy_id".
+func wireField(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		f := strings.ReplaceAll("."+te.Field+".", ".plain.", ".")
+		te.Field = strings.Trim(f, ".")
+	}
+	return err
+}
+
 // flexID decodes a string, or an object whose "id" is a string (Entrupy
 // nests some enumerations as {"id": "...", ...}); null decodes to "".
 type flexID string

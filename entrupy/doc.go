@@ -19,18 +19,37 @@
 //
 // Every request carries "Authorization: Token <APIToken>" and an Api-Version
 // header; [WithLanguage] adds Accept-Language ("en" or "ja"). The token and
-// every signed request are secrets: [Credentials] and [SDKToken] print them as
-// [REDACTED], and they are scrubbed from errors; logging ([WithLogger]) records
-// method, host, path, status and attempt only.
+// every signed request are secrets: [Credentials], [SDKToken],
+// [AuthorizeUserParams] (its SDK request) and [WebhookConfig] print them as
+// [REDACTED], and they are scrubbed from errors; logging ([WithLogger])
+// records method, host, path, status and attempt only.
 //
 // # Errors
 //
 // Input is validated before any request; a problem is a [*ValidationError]
 // matching [ErrInvalidInput]. A non-2xx answer is an [*APIError] matching a
 // category sentinel ([ErrUnauthorized], [ErrNotFound], [ErrRateLimited], ...);
-// an unusable 2xx body is a [*DecodeError] ([ErrMalformedResponse]); no answer
-// is a [*TransportError]. Webhook signature failures match
-// [ErrInvalidSignature].
+// an unusable 2xx body is a [*DecodeError] ([ErrMalformedResponse], with a
+// Kind of [ErrEmptyBody], [ErrNotJSON], [ErrTruncatedJSON], [ErrMissingField]
+// or [ErrBodyTooLarge], and Field naming the wire field); no answer is a
+// [*TransportError]. The alias docs list each type's fields. Webhook
+// signature failures match [ErrInvalidSignature]. No error repeats an input
+// (ids and texts are bounded, see [MaxIDLength]).
+//
+// # Lifecycle
+//
+// A [Client] is built once and shared. [Client.Close] releases what it owns
+// and is safe to call twice; calls after Close fail with [ErrClosed]. A nil
+// or zero Client prints as "entrupy.Client{}" and its calls return a
+// [*ValidationError] rather than panicking.
+//
+// # Webhooks
+//
+// [NewWebhookHandler] takes a [WebhookConfig] and returns an error for a
+// missing secret or callback, so a misconfigured handler is never mounted.
+// Each event names the item and, when Entrupy sends it, the unique_user_id
+// the item's SDK token was signed for (Event.UniqueUserID); a backend built
+// on package broker finds its user with broker.Owner(ctx, "entrupy", id).
 //
 // # Retries
 //
@@ -58,7 +77,11 @@
 //   - The fields of [Authentication] and its status and result values.
 //   - Webhook signatures as hex HMAC-SHA256 of the raw body ([VerifySignature],
 //     [SignatureHeader]); the event envelope and payload fields ([Event],
-//     [SupportMessageEvent], [CertificateTransferEvent]).
+//     [SupportMessageEvent], [CertificateTransferEvent]), including
+//     data.unique_user_id (Event.UniqueUserID).
+//   - Input bounds other than unique_user_id's: [MaxIDLength],
+//     [MaxSDKAuthorizationRequestLength], [MaxNameLength], [MaxTextLength],
+//     [MaxCursorLength].
 //
 // Package entrupytest is an in-memory fake of this API for tests and demos.
 package entrupy

@@ -7,25 +7,54 @@ import (
 	"github.com/sdkbroker/sdkbroker/internal/httpx"
 )
 
-// APIError is a non-2xx answer from Entrupy: StatusCode, the vendor's Code and
-// Message, RequestID, RetryAfter (for a 429) and a scrubbed Body excerpt.
+// APIError is a non-2xx answer from Entrupy. Fields:
+//
+//   - Vendor: "entrupy".
+//   - Method, Path: the request's method and escaped URL path (no query).
+//   - StatusCode: the HTTP status of the last answer.
+//   - Code, Message: Entrupy's error code and message, when it sent them
+//     (Message scrubbed of secrets and capped at 256 bytes).
+//   - RequestID: Entrupy's request id, if any.
+//   - RetryAfter: the wait a 429 asked for (Retry-After), zero if none.
+//   - Attempts: how many times the request was sent.
+//   - Body: an excerpt of the answer (at most 4 KiB), scrubbed of secrets and
+//     never part of Error().
+//
 // Unwrap gives the sentinel for its status, so errors.Is(err, ErrNotFound)
 // works. Its message never holds the API token, a header or the body.
 type APIError = httpx.APIError
 
 // ValidationError reports input rejected before any network call; it
-// unwraps to [ErrInvalidInput] and names the offending Field.
+// unwraps to [ErrInvalidInput]. Fields: Field, the wire name of the offending
+// input (such as "unique_user_id"); Reason, what is wrong, never repeating
+// the value.
 type ValidationError = httpx.ValidationError
 
 // DecodeError reports a 2xx answer whose body cannot be used (empty, not
 // JSON, truncated, missing a required field, too large, or expired on
-// arrival). errors.Is matches its Kind and [ErrMalformedResponse].
+// arrival). errors.Is matches its Kind and [ErrMalformedResponse]. Fields:
+//
+//   - Vendor, Method, Path: the call, as in [APIError].
+//   - StatusCode: the HTTP status of the answer.
+//   - Kind: [ErrEmptyBody], [ErrNotJSON], [ErrTruncatedJSON],
+//     [ErrMissingField], [ErrBodyTooLarge] or [ErrMalformedResponse].
+//   - Field: the wire name of the missing or bad field (such as
+//     "entrupy_id" or "exp"), when known.
+//   - Err: the underlying cause, if any.
 type DecodeError = httpx.DecodeError
 
 // TransportError reports a request that got no usable answer (connection
-// failure, timeout, ended context, refused redirect). errors.Is(err,
-// context.Canceled) and errors.Is(err, context.DeadlineExceeded) work through it.
+// failure, timeout, ended context, refused redirect). Fields:
+//
+//   - Vendor, Method, Path: the call, as in [APIError].
+//   - Attempts: how many times the request was sent.
+//   - Sent: whether the request may have reached Entrupy.
+//   - Err: the cause, without the URL; errors.Is(err, context.Canceled) and
+//     errors.Is(err, context.DeadlineExceeded) work through it.
 type TransportError = httpx.TransportError
+
+// ErrClosed is returned by calls made after [Client.Close]; nothing is sent.
+var ErrClosed = errors.New("entrupy: client is closed")
 
 // Error categories shared by every sdkbroker vendor package; match them with errors.Is.
 var (

@@ -161,15 +161,21 @@ func ExampleVerifySignature() {
 
 func ExampleNewWebhookHandler() {
 	secret := "whsec_example"
-	handler := entrupy.NewWebhookHandler(secret, func(ctx context.Context, ev *entrupy.Event) error {
+	handler, err := entrupy.NewWebhookHandler(entrupy.WebhookConfig{Secret: secret}, func(ctx context.Context, ev *entrupy.Event) error {
+		// Attribution: ev.UniqueUserID is the unique_user_id the item's SDK
+		// token was signed for; with package broker,
+		// broker.Owner(ctx, "entrupy", ev.UniqueUserID) gives your user.
 		switch ev.Type {
 		case entrupy.EventSessionCompleted:
-			fmt.Println("completed:", ev.EntrupyID, ev.SessionCompleted.Result)
+			fmt.Println("completed:", ev.EntrupyID, ev.SessionCompleted.Result, "for", ev.UniqueUserID)
 		default:
 			fmt.Println("other event:", ev.Type)
 		}
-		return nil // a non-nil error answers 500 and Entrupy delivers again
-	})
+		return nil // a non-nil error (or a panic) answers 500 and Entrupy delivers again
+	}, entrupy.WithWebhookMaxBodySize(256<<10))
+	if err != nil {
+		log.Fatal(err) // an empty secret or a nil callback is refused at start-up
+	}
 	srv := httptest.NewServer(handler)
 	defer srv.Close()
 
@@ -183,11 +189,11 @@ func ExampleNewWebhookHandler() {
 		resp.Body.Close()
 		fmt.Println("status:", resp.StatusCode)
 	}
-	body := `{"event":"session.completed","data":{"entrupy_id":"ent_1","status":"completed","result":"authentic"}}`
+	body := `{"event":"session.completed","data":{"entrupy_id":"ent_1","unique_user_id":"user-0042","status":"completed","result":"authentic"}}`
 	post(body, entrupytest.SignWebhook(secret, []byte(body)))
 	post(body, entrupytest.SignWebhook("wrong secret", []byte(body)))
 	// Output:
-	// completed: ent_1 authentic
+	// completed: ent_1 authentic for user-0042
 	// status: 200
 	// status: 401
 }

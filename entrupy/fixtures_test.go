@@ -72,7 +72,7 @@ func TestFixture_Events(t *testing.T) {
 
 			// And through the handler, signed.
 			var got *entrupy.Event
-			h := entrupy.NewWebhookHandler(webhookSecret, func(_ context.Context, ev *entrupy.Event) error { got = ev; return nil })
+			h := newWebhook(t, func(_ context.Context, ev *entrupy.Event) error { got = ev; return nil })
 			w := deliver(h, webhookSecret, string(body))
 			assert.Equal(t, http.StatusOK, w.Code)
 			require.NotNil(t, got)

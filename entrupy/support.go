@@ -66,7 +66,7 @@ func (m *Message) UnmarshalJSON(b []byte) error {
 		CreatedAt timestamp `json:"created_at"`
 	}
 	if err := json.Unmarshal(b, &aux); err != nil {
-		return err
+		return wireField(err)
 	}
 	*m = Message(aux.plain)
 	m.CreatedAt = time.Time(aux.CreatedAt)
@@ -126,11 +126,14 @@ func (c *Client) ListSupportMessages(ctx context.Context, entrupyID string, opts
 		if opts.Limit < 0 {
 			return nil, httpx.Invalid("limit", "must not be negative")
 		}
+		if err := checkText("cursor", opts.Cursor, MaxCursorLength); err != nil {
+			return nil, err
+		}
 		req.Query = opts
 	}
 	req.Method, req.Path = route(RouteListSupportMessages, entrupyID)
 	var out SupportMessagePage
-	if _, err := c.hc.Do(ctx, req, &out); err != nil {
+	if _, err := c.do(ctx, req, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -146,7 +149,9 @@ type SupportReplyParams struct {
 }
 
 // Validate checks that exactly one of Text and ResponseID is set (text
-// made only of spaces counts as unset).
+// made only of spaces counts as unset), that Text is at most
+// [MaxTextLength] bytes of valid UTF-8, and that ResponseID is an id of at
+// most [MaxIDLength] bytes.
 func (p SupportReplyParams) Validate() error {
 	hasText, hasID := strings.TrimSpace(p.Text) != "", strings.TrimSpace(p.ResponseID) != ""
 	switch {
@@ -154,8 +159,10 @@ func (p SupportReplyParams) Validate() error {
 		return httpx.Invalid("text", "give either text or response_id, not both")
 	case !hasText && !hasID:
 		return httpx.Invalid("text", "give text or response_id")
+	case hasText:
+		return checkText("text", p.Text, MaxTextLength)
 	}
-	return nil
+	return validateID("response_id", p.ResponseID)
 }
 
 // PostSupportMessage posts the user's reply to the support conversation
@@ -174,7 +181,7 @@ func (c *Client) PostSupportMessage(ctx context.Context, entrupyID string, p Sup
 	}
 	method, path := route(RoutePostSupportMessage, entrupyID)
 	var raw []byte
-	resp, err := c.hc.Do(ctx, &httpx.Request{Method: method, Path: path, JSON: p}, &raw)
+	resp, err := c.do(ctx, &httpx.Request{Method: method, Path: path, JSON: p}, &raw)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +208,8 @@ type EscalationParams struct {
 	Reason string `json:"reason"`
 }
 
-// Validate checks that every field is set.
+// Validate checks that every field is set, the ids as ids of at most
+// [MaxIDLength] bytes and Reason as at most [MaxTextLength] bytes of text.
 func (p EscalationParams) Validate() error {
 	if err := validateID("entrupy_id", p.EntrupyID); err != nil {
 		return err
@@ -212,7 +220,7 @@ func (p EscalationParams) Validate() error {
 	if strings.TrimSpace(p.Reason) == "" {
 		return httpx.Invalid("reason", "is empty")
 	}
-	return nil
+	return checkText("reason", p.Reason, MaxTextLength)
 }
 
 // EscalationStatus is the state of an escalation; values are kept verbatim.
@@ -251,7 +259,7 @@ func (e *Escalation) UnmarshalJSON(b []byte) error {
 		CreatedAt timestamp `json:"created_at"`
 	}
 	if err := json.Unmarshal(b, &aux); err != nil {
-		return err
+		return wireField(err)
 	}
 	*e = Escalation(aux.plain)
 	e.CreatedAt = time.Time(aux.CreatedAt)
@@ -275,26 +283,8 @@ func (c *Client) Escalate(ctx context.Context, p EscalationParams) (*Escalation,
 	}
 	method, path := route(RouteEscalate)
 	var out Escalation
-	if _, err := c.hc.Do(ctx, &httpx.Request{Method: method, Path: path, JSON: p}, &out); err != nil {
+	if _, err := c.do(ctx, &httpx.Request{Method: method, Path: path, JSON: p}, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
-}
-
-// maxIDLen bounds ids sent in paths and bodies.
-const maxIDLen = 256
-
-// validateID checks an id: non-empty, no surrounding spaces, printable, not too long.
-func validateID(field, id string) error {
-	switch {
-	case strings.TrimSpace(id) == "":
-		return httpx.Invalid(field, "is empty")
-	case strings.TrimSpace(id) != id:
-		return httpx.Invalid(field, "has leading or trailing spaces")
-	case len(id) > maxIDLen:
-		return httpx.Invalid(field, "is too long")
-	case strings.ContainsFunc(id, func(r rune) bool { return r < 0x20 || r == 0x7f }):
-		return httpx.Invalid(field, "contains control characters")
-	}
-	return nil
 }

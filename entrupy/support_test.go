@@ -3,6 +3,7 @@ package entrupy_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -89,7 +90,10 @@ func TestClient_ListSupportMessages_Invalid(t *testing.T) {
 		{" ent_1", nil, "entrupy_id"},
 		{"ent\n1", nil, "entrupy_id"},
 		{string(make([]byte, 300)), nil, "entrupy_id"},
+		{strings.Repeat("e", 100<<10), nil, "entrupy_id"},
+		{"ent\xff1", nil, "entrupy_id"},
 		{"ent_1", &entrupy.ListSupportMessagesOptions{Limit: -1}, "limit"},
+		{"ent_1", &entrupy.ListSupportMessagesOptions{Cursor: strings.Repeat("c", 100<<10)}, "cursor"},
 	}
 	for _, tt := range tests {
 		_, err := c.ListSupportMessages(context.Background(), tt.id, tt.opts)
@@ -144,6 +148,9 @@ func TestClient_PostSupportMessage_Invalid(t *testing.T) {
 		{"ent_1", entrupy.SupportReplyParams{Text: "   "}, "text"},
 		{"ent_1", entrupy.SupportReplyParams{Text: "hi", ResponseID: "r1"}, "text"},
 		{"", entrupy.SupportReplyParams{Text: "hi"}, "entrupy_id"},
+		{"ent_1", entrupy.SupportReplyParams{Text: strings.Repeat("t", 100<<10)}, "text"},
+		{"ent_1", entrupy.SupportReplyParams{Text: "bad \xff utf8"}, "text"},
+		{"ent_1", entrupy.SupportReplyParams{ResponseID: strings.Repeat("r", 100<<10)}, "response_id"},
 	}
 	for _, tt := range tests {
 		_, err := c.PostSupportMessage(context.Background(), tt.id, tt.params)
@@ -151,7 +158,10 @@ func TestClient_PostSupportMessage_Invalid(t *testing.T) {
 		require.ErrorAs(t, err, &ve)
 		assert.Equal(t, tt.field, ve.Field)
 		assert.ErrorIs(t, err, entrupy.ErrInvalidInput)
+		assert.Less(t, len(err.Error()), 200, "an error never carries an input")
 	}
+	// Multi-line text at the bound is fine.
+	assert.NoError(t, entrupy.SupportReplyParams{Text: "line 1\nline 2\t" + strings.Repeat("x", entrupy.MaxTextLength-15)}.Validate())
 }
 
 func TestClient_Escalate(t *testing.T) {
@@ -179,6 +189,8 @@ func TestClient_Escalate_Invalid(t *testing.T) {
 		{func(p *entrupy.EscalationParams) { p.EntrupyID = "" }, "entrupy_id"},
 		{func(p *entrupy.EscalationParams) { p.CustomerItemID = "" }, "customer_item_id"},
 		{func(p *entrupy.EscalationParams) { p.Reason = " " }, "reason"},
+		{func(p *entrupy.EscalationParams) { p.Reason = strings.Repeat("r", 100<<10) }, "reason"},
+		{func(p *entrupy.EscalationParams) { p.CustomerItemID = strings.Repeat("c", 100<<10) }, "customer_item_id"},
 	}
 	for _, tt := range tests {
 		p := ok

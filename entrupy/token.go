@@ -2,6 +2,7 @@ package entrupy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,6 +31,13 @@ const (
 const maxEmailLen = 254
 
 // AuthorizeUserParams is the body of [Client.AuthorizeUser].
+//
+// SDKAuthorizationRequest is treated as a secret, like the API token: String,
+// GoString, Format, LogValue and json.Marshal print it as [REDACTED] (the
+// other fields as they are, under the wire names below), and errors never
+// hold it. json.Unmarshal reads it normally, so the body your app posts can
+// be decoded into AuthorizeUserParams; [Client.AuthorizeUser] sends the real
+// value.
 type AuthorizeUserParams struct {
 	// SDKAuthorizationRequest is the opaque string the Entrupy SDK on the
 	// phone produced; required. Entrupy signs exactly this string.
@@ -47,17 +55,71 @@ type AuthorizeUserParams struct {
 	LastName string `json:"last_name,omitempty"`
 }
 
-// Validate checks the parameters as Entrupy documents them; AuthorizeUser
-// calls it before sending. The error is a [*ValidationError] naming the field
-// and never repeating the SDK request.
+// String describes the parameters with SDKAuthorizationRequest redacted.
+func (p AuthorizeUserParams) String() string {
+	return fmt.Sprintf("entrupy.AuthorizeUserParams{SDKAuthorizationRequest:%s, UniqueUserID:%q, Email:%q, FirstName:%q, LastName:%q}",
+		redactedOrEmpty(p.SDKAuthorizationRequest), p.UniqueUserID, p.Email, p.FirstName, p.LastName)
+}
+
+// GoString is String, for %#v.
+func (p AuthorizeUserParams) GoString() string { return p.String() }
+
+// MarshalJSON encodes the parameters with SDKAuthorizationRequest as
+// [REDACTED] (or "" when empty), so JSON logs never hold it.
+func (p AuthorizeUserParams) MarshalJSON() ([]byte, error) {
+	w := authorizeRequest(p)
+	if w.SDKAuthorizationRequest != "" {
+		w.SDKAuthorizationRequest = httpx.Redacted
+	}
+	return json.Marshal(w)
+}
+
+// authorizeRequest is the wire body of authorize-user: AuthorizeUserParams
+// without its redacting MarshalJSON.
+type authorizeRequest struct {
+	SDKAuthorizationRequest string `json:"sdk_authorization_request"`
+	UniqueUserID            string `json:"unique_user_id"`
+	Email                   string `json:"email"`
+	FirstName               string `json:"first_name,omitempty"`
+	LastName                string `json:"last_name,omitempty"`
+}
+
+// Format prints the redacted form for every verb.
+func (p AuthorizeUserParams) Format(f fmt.State, _ rune) { _, _ = fmt.Fprint(f, p.String()) }
+
+// LogValue logs the parameters with SDKAuthorizationRequest redacted.
+func (p AuthorizeUserParams) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("sdk_authorization_request", redactedOrEmpty(p.SDKAuthorizationRequest)),
+		slog.String("unique_user_id", p.UniqueUserID),
+		slog.String("email", p.Email),
+		slog.String("first_name", p.FirstName),
+		slog.String("last_name", p.LastName),
+	)
+}
+
+// Validate checks the parameters as Entrupy documents them, plus the
+// **assumed** bounds [MaxSDKAuthorizationRequestLength] and [MaxNameLength]
+// (names: valid UTF-8 without control characters); AuthorizeUser calls it
+// before sending. The error is a [*ValidationError] naming the field and
+// never repeating any input.
 func (p AuthorizeUserParams) Validate() error {
 	if strings.TrimSpace(p.SDKAuthorizationRequest) == "" {
 		return httpx.Invalid("sdk_authorization_request", "is empty")
 	}
+	if err := checkText("sdk_authorization_request", p.SDKAuthorizationRequest, MaxSDKAuthorizationRequestLength); err != nil {
+		return err
+	}
 	if err := ValidateUniqueUserID(p.UniqueUserID); err != nil {
 		return err
 	}
-	return validateEmail(p.Email)
+	if err := validateEmail(p.Email); err != nil {
+		return err
+	}
+	if err := checkText("first_name", p.FirstName, MaxNameLength); err != nil {
+		return err
+	}
+	return checkText("last_name", p.LastName, MaxNameLength)
 }
 
 // ValidateUniqueUserID reports whether id is an acceptable unique_user_id:
@@ -192,10 +254,10 @@ func (c *Client) AuthorizeUser(ctx context.Context, p AuthorizeUserParams) (*SDK
 	}
 	method, path := route(RouteAuthorizeUser)
 	var out authorizeResponse
-	resp, err := c.hc.Do(ctx, &httpx.Request{
+	resp, err := c.do(ctx, &httpx.Request{
 		Method:  method,
 		Path:    path,
-		JSON:    p,
+		JSON:    authorizeRequest(p),
 		Secrets: []string{p.SDKAuthorizationRequest},
 	}, &out)
 	if err != nil {

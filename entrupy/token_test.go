@@ -55,6 +55,14 @@ func TestAuthorizeUserParams_Validate(t *testing.T) {
 		{"email with spaces", func(p *entrupy.AuthorizeUserParams) { p.Email = " ann@example.com" }, "email"},
 		{"email without domain", func(p *entrupy.AuthorizeUserParams) { p.Email = "ann@" }, "email"},
 		{"email too long", func(p *entrupy.AuthorizeUserParams) { p.Email = strings.Repeat("a", 250) + "@x.io" }, "email"},
+		{"SDK request at the bound", func(p *entrupy.AuthorizeUserParams) {
+			p.SDKAuthorizationRequest = strings.Repeat("s", entrupy.MaxSDKAuthorizationRequestLength)
+		}, ""},
+		{"SDK request of 100 KiB", func(p *entrupy.AuthorizeUserParams) { p.SDKAuthorizationRequest = strings.Repeat("s", 100<<10) }, "sdk_authorization_request"},
+		{"SDK request with NUL", func(p *entrupy.AuthorizeUserParams) { p.SDKAuthorizationRequest = "abc\x00def" }, "sdk_authorization_request"},
+		{"first name of 100 KiB", func(p *entrupy.AuthorizeUserParams) { p.FirstName = strings.Repeat("n", 100<<10) }, "first_name"},
+		{"last name not UTF-8", func(p *entrupy.AuthorizeUserParams) { p.LastName = "Le\xffe" }, "last_name"},
+		{"last name with control", func(p *entrupy.AuthorizeUserParams) { p.LastName = "Lee\x1b[31m" }, "last_name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,6 +78,7 @@ func TestAuthorizeUserParams_Validate(t *testing.T) {
 			assert.Equal(t, tt.field, ve.Field)
 			assert.ErrorIs(t, err, entrupy.ErrInvalidInput)
 			noSecret(t, "error", err.Error(), p.SDKAuthorizationRequest)
+			assert.Less(t, len(err.Error()), 200, "an error never carries an input")
 
 			// The client refuses it without a request (the no-responder fails the test).
 			c, _ := newMock(t)
@@ -226,6 +235,51 @@ func TestSDKToken_NeedsRefreshAndExpired(t *testing.T) {
 	assert.True(t, nilTok.NeedsRefresh(fixedNow))
 	assert.True(t, nilTok.Expired(fixedNow))
 	assert.True(t, (&entrupy.SDKToken{}).Expired(fixedNow))
+}
+
+// TestAuthorizeUserParams_Redacted: the SDK's authorization request, which
+// the library scrubs from errors, never prints or logs either.
+func TestAuthorizeUserParams_Redacted(t *testing.T) {
+	const sdkReq = "sdk-authz-request-4e9b1f0c7d2a"
+	p := validParams()
+	p.SDKAuthorizationRequest = sdkReq
+	type holder struct {
+		Params  entrupy.AuthorizeUserParams
+		PParams *entrupy.AuthorizeUserParams
+		List    []entrupy.AuthorizeUserParams
+	}
+	h := holder{p, &p, []entrupy.AuthorizeUserParams{p}}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d"} {
+		for _, v := range []any{p, &p, h, &h} {
+			noSecret(t, fmt.Sprintf("%s of %T", verb, v), fmt.Sprintf(verb, v), sdkReq)
+		}
+	}
+	assert.Contains(t, p.String(), "[REDACTED]")
+	assert.Contains(t, p.String(), p.UniqueUserID)
+	assert.Equal(t, p.String(), p.GoString())
+	assert.Contains(t, entrupy.AuthorizeUserParams{}.String(), `SDKAuthorizationRequest:""`)
+
+	var buf bytes.Buffer
+	for _, hd := range []slog.Handler{slog.NewTextHandler(&buf, nil), slog.NewJSONHandler(&buf, nil)} {
+		slog.New(hd).Info("authorize", "params", p, "ptr", &p, "nested", h,
+			slog.Group("g", slog.Any("params", p)))
+	}
+	assert.Contains(t, buf.String(), "[REDACTED]")
+	noSecret(t, "slog", buf.String(), sdkReq)
+
+	// JSON (what a JSON log of a struct holding the params does) redacts it
+	// too; decoding reads it, so an app's request body can be decoded.
+	b, err := json.Marshal(h)
+	require.NoError(t, err)
+	noSecret(t, "json", string(b), sdkReq)
+	b, err = json.Marshal(p)
+	require.NoError(t, err)
+	var back entrupy.AuthorizeUserParams
+	require.NoError(t, json.Unmarshal(b, &back))
+	assert.Equal(t, "[REDACTED]", back.SDKAuthorizationRequest)
+	assert.Equal(t, p.UniqueUserID, back.UniqueUserID)
+	require.NoError(t, json.Unmarshal([]byte(`{"sdk_authorization_request":"`+sdkReq+`","unique_user_id":"u-000001","email":"a@b.test"}`), &back))
+	assert.Equal(t, sdkReq, back.SDKAuthorizationRequest)
 }
 
 func TestSDKToken_DoesNotPrintSignedRequest(t *testing.T) {

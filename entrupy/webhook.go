@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 
@@ -98,6 +99,10 @@ type Event struct {
 	EntrupyID string
 	// CustomerItemID is data.customer_item_id, your id of the item.
 	CustomerItemID string
+	// UniqueUserID is data.unique_user_id, the user the item belongs to (the
+	// unique_user_id given to [Client.AuthorizeUser]), when Entrupy sends it
+	// (**assumed** field name; empty when absent).
+	UniqueUserID string
 	// Data is the raw "data" object.
 	Data json.RawMessage
 
@@ -198,12 +203,13 @@ func ParseEvent(body []byte) (*Event, error) {
 	var ids struct {
 		EntrupyID      string `json:"entrupy_id"`
 		CustomerItemID string `json:"customer_item_id"`
+		UniqueUserID   string `json:"unique_user_id"`
 	}
 	idsErr := errors.New("no data")
 	if ev.Data != nil {
 		idsErr = json.Unmarshal(ev.Data, &ids)
 	}
-	ev.EntrupyID, ev.CustomerItemID = ids.EntrupyID, ids.CustomerItemID
+	ev.EntrupyID, ev.CustomerItemID, ev.UniqueUserID = ids.EntrupyID, ids.CustomerItemID, ids.UniqueUserID
 
 	var payload any
 	switch ev.Type {
@@ -234,27 +240,66 @@ func ParseEvent(body []byte) (*Event, error) {
 	return ev, nil
 }
 
-// WebhookOption configures [NewWebhookHandler].
-type WebhookOption func(*webhookHandler)
+// WebhookConfig configures [NewWebhookHandler].
+//
+// Secret never prints: String, GoString, Format and LogValue show
+// [REDACTED], and JSON encoding leaves it out.
+type WebhookConfig struct {
+	// Secret is the webhook subscription's signing secret, the key of the
+	// Entrupy-Signature HMAC. Required.
+	Secret string `json:"-"`
+}
+
+// String describes the configuration with Secret redacted.
+func (c WebhookConfig) String() string {
+	return "entrupy.WebhookConfig{Secret:" + redactedOrEmpty(c.Secret) + "}"
+}
+
+// GoString is String, for %#v.
+func (c WebhookConfig) GoString() string { return c.String() }
+
+// Format prints the redacted form for every verb.
+func (c WebhookConfig) Format(f fmt.State, _ rune) { _, _ = fmt.Fprint(f, c.String()) }
+
+// LogValue logs the configuration with Secret redacted.
+func (c WebhookConfig) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("secret", redactedOrEmpty(c.Secret)))
+}
+
+// Validate reports a configuration [NewWebhookHandler] refuses: an empty
+// Secret. The error is a [*ValidationError] that never holds the secret.
+func (c WebhookConfig) Validate() error {
+	if c.Secret == "" {
+		return httpx.Invalid("webhook_secret", "is empty")
+	}
+	return nil
+}
+
+// WebhookOption configures [NewWebhookHandler]. The same options exist,
+// with the same names, in every sdkbroker package that receives webhooks.
+type WebhookOption func(*webhookHandler) error
 
 // WithWebhookMaxBodySize sets how many bytes of a body the handler reads
-// (default [DefaultWebhookMaxBodyBytes]); larger bodies are answered 413. A
-// value that is not positive is a configuration error (see NewWebhookHandler).
+// (default [DefaultWebhookMaxBodyBytes]); larger bodies are answered 413. n
+// must be positive.
 func WithWebhookMaxBodySize(n int64) WebhookOption {
-	return func(h *webhookHandler) {
+	return func(h *webhookHandler) error {
 		if n <= 0 {
-			h.cfgErr = errors.Join(h.cfgErr, httpx.Invalid("webhook_max_body_size", "must be positive"))
-			return
+			return httpx.Invalid("webhook_max_body_size", "must be positive")
 		}
 		h.maxBody = n
+		return nil
 	}
 }
 
-// WithWebhookLogger logs each rejected or failed delivery (status and reason,
-// never the body, the signature or the secret). Without it the handler is
-// silent. Nil is ignored.
+// WithWebhookLogger logs each rejected or failed delivery and each recovered
+// callback panic (status and reason, never the body, the signature or the
+// secret). Without it the handler is silent; nil is ignored.
 func WithWebhookLogger(l *slog.Logger) WebhookOption {
-	return func(h *webhookHandler) { h.logger = l }
+	return func(h *webhookHandler) error {
+		h.logger = l
+		return nil
+	}
 }
 
 // NewWebhookHandler returns the http.Handler for Entrupy's webhook
@@ -263,30 +308,43 @@ func WithWebhookLogger(l *slog.Logger) WebhookOption {
 //   - answers 405 to anything but POST;
 //   - reads at most the size limit (default 1 MiB) and answers 413 beyond it;
 //   - checks the Entrupy-Signature header with [VerifySignature] against
-//     secret and answers 401 when it is missing or wrong, before parsing;
+//     cfg.Secret and answers 401 when it is missing or wrong, before parsing;
 //   - parses the body with [ParseEvent] and answers 400 when it is malformed
 //     (an unknown event type is passed on, not refused);
 //   - calls fn with the request's context and answers 200 only once fn
-//     returned nil, or 500 when fn returned an error or panicked, so that
-//     Entrupy delivers the event again. fn should therefore be idempotent
-//     (Event.ID helps to drop repeats).
+//     returned nil, or 500 when fn returned an error or panicked (the panic
+//     is recovered and logged without the event), so that Entrupy delivers
+//     the event again. fn should therefore be idempotent (Event.ID helps to
+//     drop repeats).
 //
-// A handler built with an empty secret, a nil fn or an invalid option cannot
-// verify anything: it answers 500 to every POST and logs why.
-func NewWebhookHandler(secret string, fn func(context.Context, *Event) error, opts ...WebhookOption) http.Handler {
-	h := &webhookHandler{secret: secret, fn: fn, maxBody: DefaultWebhookMaxBodyBytes}
-	for _, opt := range opts {
-		if opt != nil {
-			opt(h)
-		}
-	}
-	if secret == "" {
-		h.cfgErr = errors.Join(h.cfgErr, httpx.Invalid("webhook_secret", "is empty"))
+// An empty secret, a nil fn or an invalid option is an error (a
+// [*ValidationError], matching [ErrInvalidInput]) and no handler is returned.
+//
+// # Attribution
+//
+// An event names the item (Event.EntrupyID, and Event.CustomerItemID, the id
+// you gave it) and, when Entrupy sends it, Event.UniqueUserID: the
+// unique_user_id of [Client.AuthorizeUser] whose SDK captured the item. A
+// backend built on package broker maps that vendor-side user id back to your
+// user with broker.Owner(ctx, "entrupy", ev.UniqueUserID); otherwise keep
+// your own table from customer_item_id to user.
+func NewWebhookHandler(cfg WebhookConfig, fn func(context.Context, *Event) error, opts ...WebhookOption) (http.Handler, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
 	}
 	if fn == nil {
-		h.cfgErr = errors.Join(h.cfgErr, httpx.Invalid("webhook_callback", "is nil"))
+		return nil, httpx.Invalid("callback", "is nil")
 	}
-	return h
+	h := &webhookHandler{secret: cfg.Secret, fn: fn, maxBody: DefaultWebhookMaxBodyBytes}
+	for _, opt := range opts {
+		if opt == nil {
+			return nil, httpx.Invalid("option", "is nil")
+		}
+		if err := opt(h); err != nil {
+			return nil, err
+		}
+	}
+	return h, nil
 }
 
 type webhookHandler struct {
@@ -294,17 +352,15 @@ type webhookHandler struct {
 	fn      func(context.Context, *Event) error
 	maxBody int64
 	logger  *slog.Logger
-	cfgErr  error
 }
+
+// String describes the handler without its secret.
+func (h *webhookHandler) String() string { return "entrupy.WebhookHandler{}" }
 
 func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		h.reply(w, r, http.StatusMethodNotAllowed, "method not allowed")
-		return
-	}
-	if h.cfgErr != nil {
-		h.reply(w, r, http.StatusInternalServerError, "webhook handler misconfigured", slog.String("error", h.cfgErr.Error()))
 		return
 	}
 	if r.ContentLength > h.maxBody {
@@ -330,7 +386,7 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reply(w, r, http.StatusBadRequest, "malformed event", slog.String("error", err.Error()))
 		return
 	}
-	if err := h.call(r.Context(), ev); err != nil {
+	if err := h.call(r, ev); err != nil {
 		h.reply(w, r, http.StatusInternalServerError, "event not processed",
 			slog.String("event", string(ev.Type)), slog.String("entrupy_id", ev.EntrupyID),
 			slog.String("error", httpx.Redact(err.Error(), h.secret)))
@@ -341,14 +397,29 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// call runs the callback, turning a panic into an error.
-func (h *webhookHandler) call(ctx context.Context, ev *Event) (err error) {
+// errCallbackPanicked is what a recovered callback panic becomes.
+var errCallbackPanicked = errors.New("webhook callback panicked")
+
+// call runs the callback, turning a panic into errCallbackPanicked. The
+// panic is logged by kind only (see panicSummary), never with the event.
+func (h *webhookHandler) call(r *http.Request, ev *Event) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("webhook callback panicked: %v", p)
+			h.log(r, slog.LevelError, "entrupy webhook callback panicked", slog.String("panic", panicSummary(p)))
+			err = errCallbackPanicked
 		}
 	}()
-	return h.fn(ctx, ev)
+	return h.fn(r.Context(), ev)
+}
+
+// panicSummary describes a recovered panic without its value, which may hold
+// the event: a runtime error's own message (such as "index out of range"),
+// else the value's type.
+func panicSummary(p any) string {
+	if re, ok := p.(runtime.Error); ok {
+		return re.Error()
+	}
+	return fmt.Sprintf("panic value of type %T", p)
 }
 
 func (h *webhookHandler) reply(w http.ResponseWriter, r *http.Request, status int, msg string, attrs ...slog.Attr) {

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -24,6 +25,15 @@ import (
 )
 
 const webhookSecret = "whsec_4b1d9c7e2f0a8e6d"
+
+// newWebhook builds a webhook handler for webhookSecret that must be valid.
+func newWebhook(t testing.TB, fn func(context.Context, *entrupy.Event) error, opts ...entrupy.WebhookOption) http.Handler {
+	t.Helper()
+	h, err := entrupy.NewWebhookHandler(entrupy.WebhookConfig{Secret: webhookSecret}, fn, opts...)
+	require.NoError(t, err)
+	require.NotNil(t, h)
+	return h
+}
 
 // sign computes the expected signature independently of the package.
 func sign(secret string, body []byte) string {
@@ -189,7 +199,7 @@ func deliver(h http.Handler, secret, body string) *httptest.ResponseRecorder {
 func TestWebhookHandler_Success(t *testing.T) {
 	var got *entrupy.Event
 	var ctxOK bool
-	h := entrupy.NewWebhookHandler(webhookSecret, func(ctx context.Context, ev *entrupy.Event) error {
+	h := newWebhook(t, func(ctx context.Context, ev *entrupy.Event) error {
 		got, ctxOK = ev, ctx != nil && ctx.Err() == nil
 		return nil
 	})
@@ -211,7 +221,7 @@ func TestWebhookHandler_Rejections(t *testing.T) {
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	fail := errors.New("database down")
-	h := entrupy.NewWebhookHandler(webhookSecret, func(_ context.Context, ev *entrupy.Event) error {
+	h := newWebhook(t, func(_ context.Context, ev *entrupy.Event) error {
 		called.Add(1)
 		switch ev.EntrupyID {
 		case "fails":
@@ -281,23 +291,111 @@ func TestWebhookHandler_Rejections(t *testing.T) {
 	noSecret(t, "log", out, webhookSecret)
 }
 
-func TestWebhookHandler_Misconfigured(t *testing.T) {
+func TestNewWebhookHandler_Invalid(t *testing.T) {
 	ok := func(context.Context, *entrupy.Event) error { return nil }
-	for name, h := range map[string]http.Handler{
-		"empty secret":  entrupy.NewWebhookHandler("", ok),
-		"nil callback":  entrupy.NewWebhookHandler(webhookSecret, nil),
-		"bad body size": entrupy.NewWebhookHandler(webhookSecret, ok, entrupy.WithWebhookMaxBodySize(0)),
-	} {
+	good := entrupy.WebhookConfig{Secret: webhookSecret}
+	tests := map[string]struct {
+		cfg   entrupy.WebhookConfig
+		fn    func(context.Context, *entrupy.Event) error
+		opts  []entrupy.WebhookOption
+		field string
+	}{
+		"empty secret":       {entrupy.WebhookConfig{}, ok, nil, "webhook_secret"},
+		"nil callback":       {good, nil, nil, "callback"},
+		"zero body size":     {good, ok, []entrupy.WebhookOption{entrupy.WithWebhookMaxBodySize(0)}, "webhook_max_body_size"},
+		"negative body size": {good, ok, []entrupy.WebhookOption{entrupy.WithWebhookMaxBodySize(-5)}, "webhook_max_body_size"},
+		"nil option":         {good, ok, []entrupy.WebhookOption{nil}, "option"},
+	}
+	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			w := deliver(h, webhookSecret, sessionCompletedBody)
-			assert.Equal(t, http.StatusInternalServerError, w.Code)
+			h, err := entrupy.NewWebhookHandler(tt.cfg, tt.fn, tt.opts...)
+			assert.Nil(t, h)
+			var ve *entrupy.ValidationError
+			require.ErrorAs(t, err, &ve)
+			assert.Equal(t, tt.field, ve.Field)
+			assert.ErrorIs(t, err, entrupy.ErrInvalidInput)
+			noSecret(t, "error", err.Error(), webhookSecret)
+		})
+	}
+	// A nil logger is allowed: the handler is silent.
+	newWebhook(t, ok, entrupy.WithWebhookLogger(nil))
+}
+
+// TestWebhookHandler_CallbackPanicLogsNoPayload: a panic is recovered (500,
+// the server keeps serving) and logged by kind, without the event or the
+// panic value, which may carry it.
+func TestWebhookHandler_CallbackPanicLogsNoPayload(t *testing.T) {
+	const marker = "payload-marker-51ab"
+	// The entrupy_id is logged on purpose (to find the item); the rest is not.
+	body := `{"event":"session.completed","data":{"entrupy_id":"ent_1","customer_item_id":"` + marker + `","brand":"` + marker + `"}}`
+	for name, value := range map[string]any{"string": "boom " + marker, "error": errors.New(marker), "runtime error": nil} {
+		t.Run(name, func(t *testing.T) {
+			var logs bytes.Buffer
+			h := newWebhook(t, func(_ context.Context, ev *entrupy.Event) error {
+				if value == nil {
+					var list []string
+					_ = list[len(ev.CustomerItemID)] // index out of range
+				}
+				panic(value)
+			}, entrupy.WithWebhookLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			for range 2 {
+				req, err := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(body))
+				require.NoError(t, err)
+				req.Header.Set(entrupy.SignatureHeader, sign(webhookSecret, []byte(body)))
+				resp, err := srv.Client().Do(req)
+				require.NoError(t, err)
+				resp.Body.Close()
+				assert.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+			}
+			out := logs.String()
+			assert.Contains(t, out, "panicked")
+			assert.NotContains(t, out, marker)
+			noSecret(t, "log", out, webhookSecret)
+			if value == nil {
+				assert.Contains(t, out, "index out of range")
+			}
 		})
 	}
 }
 
+// TestWebhookConfig_Redacted: the secret never prints, under any verb, in
+// slog (text and JSON, nested) or in JSON.
+func TestWebhookConfig_Redacted(t *testing.T) {
+	cfg := entrupy.WebhookConfig{Secret: webhookSecret}
+	type wrapper struct{ Hook entrupy.WebhookConfig }
+	for _, v := range []any{cfg, &cfg, wrapper{cfg}, &wrapper{cfg}} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X"} {
+			noSecret(t, verb, fmt.Sprintf(verb, v), webhookSecret)
+		}
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("x", "cfg", cfg, "nested", slog.GroupValue(slog.Any("cfg", cfg)))
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("x", "cfg", cfg, "w", wrapper{cfg})
+	noSecret(t, "slog", buf.String(), webhookSecret)
+	assert.Contains(t, buf.String(), "REDACTED")
+	b, err := json.Marshal(wrapper{cfg})
+	require.NoError(t, err)
+	noSecret(t, "json", string(b), webhookSecret)
+	assert.Contains(t, cfg.String(), "REDACTED")
+	assert.NoError(t, cfg.Validate())
+}
+
+// TestParseEvent_UniqueUserID: an event's unique_user_id, the vendor-side
+// user id, is surfaced for attribution.
+func TestParseEvent_UniqueUserID(t *testing.T) {
+	ev, err := entrupy.ParseEvent([]byte(`{"event":"session.completed","data":{"entrupy_id":"e1","customer_item_id":"sku","unique_user_id":"user-0001"}}`))
+	require.NoError(t, err)
+	assert.Equal(t, "user-0001", ev.UniqueUserID)
+	ev, err = entrupy.ParseEvent([]byte(sessionCompletedBody))
+	require.NoError(t, err)
+	assert.Empty(t, ev.UniqueUserID)
+}
+
 func TestWebhookHandler_CallbackErrorLogRedactsSecret(t *testing.T) {
 	var logs bytes.Buffer
-	h := entrupy.NewWebhookHandler(webhookSecret, func(context.Context, *entrupy.Event) error {
+	h := newWebhook(t, func(context.Context, *entrupy.Event) error {
 		return errors.New("config " + webhookSecret + " rejected")
 	}, entrupy.WithWebhookLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
 	w := deliver(h, webhookSecret, sessionCompletedBody)
@@ -308,7 +406,7 @@ func TestWebhookHandler_CallbackErrorLogRedactsSecret(t *testing.T) {
 
 func TestWebhookHandler_OverHTTP(t *testing.T) {
 	events := make(chan *entrupy.Event, 1)
-	srv := httptest.NewServer(entrupy.NewWebhookHandler(webhookSecret, func(_ context.Context, ev *entrupy.Event) error {
+	srv := httptest.NewServer(newWebhook(t, func(_ context.Context, ev *entrupy.Event) error {
 		events <- ev
 		return nil
 	}))
