@@ -2,7 +2,6 @@ package broker
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"time"
 
@@ -30,12 +29,24 @@ type Broker struct {
 	now     func() time.Time
 	logger  *slog.Logger
 	onGrant func(context.Context, GrantEvent)
+	userIDs UserIDMapper
+	store   Store // nil without WithStore
+	ledger  *ledger
 }
 
 // held is a grant as the cache keeps it.
 type held struct {
 	grant   Grant // Reused false; RefreshAfter set on the way out
 	variant variant
+	// sent is the vendor-side user id the vendor call carried ("" if none);
+	// set by mint for the ledger, not kept in the Store.
+	sent string
+}
+
+// call is one Start's request with the vendor-side user id mapped for it.
+type call struct {
+	req          Request
+	vendorUserID string
 }
 
 // vendorState is one configured vendor: how to check and mint its grants,
@@ -47,8 +58,9 @@ type vendorState struct {
 	method, path string
 	reuse        bool
 	check        func(req Request) (variant, error) // by value: see start
-	mint         func(ctx context.Context, req *Request) (*held, tokencache.Expiry, error)
+	mint         func(ctx context.Context, c *call) (*held, tokencache.Expiry, error)
 	cache        *tokencache.Cache[string, *held]
+	idRule       userIDRule
 }
 
 const vendorCount = 4
@@ -67,16 +79,16 @@ func vendorIndex(v Vendor) int {
 	return -1
 }
 
-// requestKey carries the Request into the cache's fetch function, which
-// the cache calls with the context of the caller that started the fetch.
-type requestKey struct{}
+// callKey carries the *call into the cache's fetch function, which the
+// cache calls with the context of the caller that started the fetch.
+type callKey struct{}
 
 // New builds a Broker from options; at least one vendor must be enabled.
 // It makes no network call. The broker uses the vendor clients and the
 // Store it is given but does not own them: [Broker.Close] leaves them open,
 // and the caller closes them when it is done with them.
 func New(opts ...Option) (*Broker, error) {
-	cfg := config{now: time.Now}
+	cfg := config{now: time.Now, userIDs: identityMapper{}, ledgerRetention: DefaultLedgerRetention, ledgerMax: DefaultLedgerMaxEntries}
 	for _, o := range opts {
 		if o == nil {
 			return nil, httpx.Invalid("option", "is nil")
@@ -85,7 +97,8 @@ func New(opts ...Option) (*Broker, error) {
 			return nil, err
 		}
 	}
-	b := &Broker{now: cfg.now, logger: cfg.logger, onGrant: cfg.onGrant}
+	b := &Broker{now: cfg.now, logger: cfg.logger, onGrant: cfg.onGrant, userIDs: cfg.userIDs, store: cfg.store,
+		ledger: newLedger(cfg.ledgerRetention, cfg.ledgerMax)}
 	for _, a := range adapters(&cfg, b.now) {
 		if err := b.add(&cfg, a); err != nil {
 			b.Close()
@@ -110,11 +123,11 @@ func (b *Broker) add(cfg *config, vs *vendorState) error {
 		opts = append(opts, tokencache.WithMaxEntries(cfg.maxEntries))
 	}
 	fetch := func(ctx context.Context, _ string) (*held, tokencache.Expiry, error) {
-		req, _ := ctx.Value(requestKey{}).(*Request)
-		if req == nil {
+		c, _ := ctx.Value(callKey{}).(*call)
+		if c == nil {
 			return nil, tokencache.Expiry{}, httpx.Invalid("request", "missing from the fetch context")
 		}
-		return vs.mint(ctx, req)
+		return b.mint(ctx, vs, c)
 	}
 	var err error
 	if cfg.store != nil {
@@ -204,21 +217,26 @@ func (b *Broker) start(ctx context.Context, req Request) (*Grant, error) {
 	if err != nil {
 		return nil, b.fail(req.Vendor, err)
 	}
+	// Fast path: a fresh grant for the same inputs, with no allocation
+	// besides the returned copy. The user id was mapped and checked when
+	// the grant was minted.
+	if vs.reuse {
+		if h, info, ok := vs.cache.Peek(req.UserID); ok && h.variant == want {
+			return h.out(info), nil
+		}
+	}
+	c := &call{req: req}
+	if c.vendorUserID, err = b.vendorUserID(ctx, vs, req.UserID); err != nil {
+		return nil, b.fail(req.Vendor, err)
+	}
 	if !vs.reuse {
-		heapReq := req
-		h, exp, err := vs.mint(ctx, &heapReq)
+		h, exp, err := b.mint(ctx, vs, c)
 		if err != nil {
 			return nil, b.fail(req.Vendor, err)
 		}
 		return h.out(tokencache.Info{Soft: exp.Soft, Hard: exp.Hard}), nil
 	}
-	// Fast path: a fresh grant for the same inputs, with no allocation
-	// besides the returned copy.
-	if h, info, ok := vs.cache.Peek(req.UserID); ok && h.variant == want {
-		return h.out(info), nil
-	}
-	heapReq := req
-	cctx := context.WithValue(ctx, requestKey{}, &heapReq)
+	cctx := context.WithValue(ctx, callKey{}, c)
 	for range 2 {
 		h, info, err := vs.cache.GetInfo(cctx, req.UserID)
 		if err != nil {
@@ -233,11 +251,27 @@ func (b *Broker) start(ctx context.Context, req Request) (*Grant, error) {
 	}
 	// Requests with other inputs for this user keep replacing the grant;
 	// answer this one without caching.
-	h, exp, err := vs.mint(ctx, &heapReq)
+	h, exp, err := b.mint(ctx, vs, c)
 	if err != nil {
 		return nil, b.fail(req.Vendor, err)
 	}
 	return h.out(tokencache.Info{Soft: exp.Soft, Hard: exp.Hard}), nil
+}
+
+// mint asks the vendor for a grant and records it in the ledger. A
+// vendor's refusal of the user id becomes the error naming its rule.
+func (b *Broker) mint(ctx context.Context, vs *vendorState, c *call) (*held, tokencache.Expiry, error) {
+	created := b.now()
+	h, exp, err := vs.mint(ctx, c)
+	if err != nil {
+		if vs.isUserIDRejection(err) {
+			err = b.userIDError(vs, err)
+		}
+		return nil, exp, err
+	}
+	b.record(ctx, LedgerEntry{Vendor: vs.vendor, UserID: c.req.UserID, VendorUserID: h.sent,
+		SessionID: h.grant.SessionID, CreatedAt: created, ExpiresAt: h.grant.ExpiresAt})
+	return h, exp, nil
 }
 
 // waitError wraps the bare context error the cache returns when the
@@ -245,14 +279,7 @@ func (b *Broker) start(ctx context.Context, req Request) (*Grant, error) {
 // caller started) into a *TransportError naming the vendor's minting call,
 // like the vendor clients report an ended context. Other errors pass as is.
 func (vs *vendorState) waitError(err error) error {
-	if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	var te *TransportError
-	if errors.As(err, &te) {
-		return err
-	}
-	return &TransportError{Vendor: string(vs.vendor), Method: vs.method, Path: vs.path, Err: err}
+	return httpx.ContextError(string(vs.vendor), vs.method, vs.path, err)
 }
 
 // out copies the held grant for the caller (callers may change their copy).
@@ -271,22 +298,42 @@ func (b *Broker) fail(v Vendor, err error) error {
 }
 
 // Invalidate forgets userID's grant with vendor, e.g. after the vendor's
-// SDK reported it invalid; the next Start asks the vendor again. With a
-// Store, the shared copy is deleted too.
+// SDK reported it invalid; the next Start asks the vendor again. The ledger
+// keeps its entry (late webhooks for the grant's session are still
+// attributed by [Broker.Owner]).
+//
+// Once Invalidate has returned nil, no Start on this broker returns that
+// grant, nor a grant from a vendor call that began before Invalidate (such
+// a call still answers the Starts already waiting for it, but its grant is
+// neither kept nor saved); and with a Store, the grant is deleted from it
+// before Invalidate returns, so no broker sharing the Store loads it from
+// there afterwards. A broker on another replica that already holds the
+// grant in its own memory keeps handing it out until the grant's
+// RefreshAfter: the Store carries no invalidation signal, so call
+// Invalidate where the grant was reported invalid and, if that is not
+// enough, turn reuse off for that vendor ([WithReuse]).
+//
+// Errors are *OpError: ErrInvalidInput for an unconfigured vendor, a bad
+// user id or a nil ctx; otherwise the Store's delete failed or ctx ended
+// before it was done (errors.Is(err, context.Canceled) holds). The memory
+// copy is dropped and the fence above holds all the same, but the Store
+// may still hold the grant; this broker then skips the Store for the user
+// until a new grant is saved.
 func (b *Broker) Invalidate(ctx context.Context, vendor Vendor, userID string) error {
+	fail := func(err error) error { return &OpError{Vendor: vendor, Op: "invalidate", Err: err} }
+	if ctx == nil {
+		return fail(httpx.Invalid("ctx", "is nil"))
+	}
 	vs := b.state(vendor)
 	if vs == nil {
-		return &OpError{Vendor: vendor, Op: "invalidate", Err: httpx.Invalid("vendor", "is not configured")}
+		return fail(httpx.Invalid("vendor", "is not configured"))
 	}
 	if err := validateUserID(userID); err != nil {
-		return &OpError{Vendor: vendor, Op: "invalidate", Err: err}
+		return fail(err)
 	}
-	if ctx != nil {
-		if err := ctx.Err(); err != nil {
-			return &OpError{Vendor: vendor, Op: "invalidate", Err: err}
-		}
+	if err := vs.cache.Invalidate(ctx, userID); err != nil {
+		return fail(err)
 	}
-	vs.cache.Invalidate(userID)
 	return nil
 }
 

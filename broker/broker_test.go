@@ -18,7 +18,11 @@ import (
 
 	"github.com/sdkbroker/sdkbroker/broker"
 	"github.com/sdkbroker/sdkbroker/entrupy"
+	"github.com/sdkbroker/sdkbroker/entrupy/entrupytest"
+	"github.com/sdkbroker/sdkbroker/idv/idvtest"
+	"github.com/sdkbroker/sdkbroker/sentiance/sentiancetest"
 	"github.com/sdkbroker/sdkbroker/uqudo"
+	"github.com/sdkbroker/sdkbroker/uqudo/uqudotest"
 )
 
 func TestBroker_StartEachVendor(t *testing.T) {
@@ -258,13 +262,13 @@ func TestBroker_VendorFailureIsTypedAndNotCached(t *testing.T) {
 			b := h.broker()
 			switch v {
 			case broker.Entrupy:
-				h.ent.FailNext(1, 500)
+				h.ent.FailNext(1, entrupytest.Failure{Route: entrupytest.RouteAuthorizeUser, Status: 500})
 			case broker.Sentiance:
-				h.sen.FailNext(1, 500)
+				h.sen.FailNext(1, sentiancetest.Failure{Route: sentiancetest.RouteCreateAuthCode, Status: 500})
 			case broker.IDV:
-				h.idv.FailNext(1, 500)
+				h.idv.FailNext(1, idvtest.Failure{Route: idvtest.RouteCreateDevice, Status: 500})
 			case broker.Uqudo:
-				h.uq.FailNextOn("session.create", 1, 500)
+				h.uq.FailNext(1, uqudotest.Failure{Route: uqudotest.RouteCreateSession, Status: 500})
 			}
 			_, err := b.Start(background, request(v, "user-000001"))
 			require.Error(t, err)
@@ -397,7 +401,7 @@ func TestBroker_OnGrantAndStats(t *testing.T) {
 	require.NoError(t, err)
 	_, err = b.Start(background, request(broker.Sentiance, "user-000001"))
 	require.NoError(t, err)
-	h.sen.FailNext(1, 503)
+	h.sen.FailNext(1, sentiancetest.Failure{Route: sentiancetest.RouteCreateAuthCode, Status: 503})
 	_, err = b.Start(background, request(broker.Sentiance, "user-000002"))
 	require.Error(t, err)
 

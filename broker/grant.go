@@ -54,6 +54,11 @@ type Grant struct {
 	QRCodeText string `json:"qr_code_text,omitempty"`
 	// QRCodeTextWithDynamicLink is uqudo's QR code text as a dynamic link.
 	QRCodeTextWithDynamicLink string `json:"qr_code_text_with_dynamic_link,omitempty"`
+	// PlatformURL is, for Sentiance, the platform URL of the client's region
+	// (sentiance.Client.PlatformURL), which the app passes to the Sentiance
+	// SDK's user creation together with the authentication code. Empty for
+	// the other vendors.
+	PlatformURL string `json:"platform_url,omitempty"`
 	// ExpiresAt is when the grant stops working.
 	ExpiresAt time.Time `json:"expires_at"`
 	// RefreshAfter is when the broker starts fetching a new grant; until
@@ -67,8 +72,8 @@ const redacted = "[REDACTED]"
 
 // String describes the grant without its token or handoff URL.
 func (g Grant) String() string {
-	return fmt.Sprintf("broker.Grant{Vendor:%s UserID:%q Token:%s SessionID:%q HandoffURL:%s QRCodeText:%q ExpiresAt:%s RefreshAfter:%s Reused:%t}",
-		g.Vendor, g.UserID, redactNonEmpty(g.Token), g.SessionID, redactNonEmpty(g.HandoffURL), g.QRCodeText,
+	return fmt.Sprintf("broker.Grant{Vendor:%s UserID:%q Token:%s SessionID:%q HandoffURL:%s QRCodeText:%q PlatformURL:%q ExpiresAt:%s RefreshAfter:%s Reused:%t}",
+		g.Vendor, g.UserID, redactNonEmpty(g.Token), g.SessionID, redactNonEmpty(g.HandoffURL), g.QRCodeText, g.PlatformURL,
 		g.ExpiresAt.Format(time.RFC3339), g.RefreshAfter.Format(time.RFC3339), g.Reused)
 }
 
@@ -84,6 +89,7 @@ func (g Grant) LogValue() slog.Value {
 		slog.String("vendor", string(g.Vendor)),
 		slog.String("user_id", g.UserID),
 		slog.String("session_id", g.SessionID),
+		slog.String("platform_url", g.PlatformURL),
 		slog.Time("expires_at", g.ExpiresAt),
 		slog.Time("refresh_after", g.RefreshAfter),
 		slog.Bool("reused", g.Reused),

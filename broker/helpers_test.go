@@ -160,9 +160,9 @@ func (h *harness) hold() (release func()) {
 func (h *harness) upstream(v broker.Vendor) int {
 	switch v {
 	case broker.Entrupy:
-		return h.ent.Calls(entrupy.RouteAuthorizeUser)
+		return h.ent.Calls(entrupytest.RouteAuthorizeUser)
 	case broker.Sentiance:
-		return h.sen.Calls(sentiancetest.RouteAuthCode)
+		return h.sen.Calls(sentiancetest.RouteCreateAuthCode)
 	case broker.IDV:
 		return h.idv.Calls(idvtest.RouteStartSession)
 	case broker.Uqudo:

@@ -29,6 +29,10 @@ type config struct {
 	maxEntries int
 	noReuse    map[Vendor]bool
 	onGrant    func(context.Context, GrantEvent)
+
+	userIDs         UserIDMapper
+	ledgerRetention time.Duration
+	ledgerMax       int
 }
 
 // WithEntrupy enables Entrupy with a client built by entrupy.NewClient.
@@ -77,8 +81,8 @@ func WithUqudo(c *uqudo.Client, defaults UqudoParams) Option {
 	}
 }
 
-// WithStore keeps grants in s as well as in memory, so that replicas of
-// your backend share them (see Store).
+// WithStore keeps grants and the ledger in s as well as in memory, so that
+// replicas of your backend share them (see [Store]).
 func WithStore(s Store) Option {
 	return func(cfg *config) error {
 		if s == nil {

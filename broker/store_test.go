@@ -3,8 +3,8 @@ package broker_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -12,49 +12,39 @@ import (
 	"github.com/sdkbroker/sdkbroker/broker"
 )
 
-// memStore is a Store shared by two brokers, standing in for Redis.
-type memStore struct {
-	mu   sync.Mutex
-	m    map[string]broker.StoredGrant
-	fail bool
+// downStore is a Store that fails every call, standing in for Redis down.
+type downStore struct{}
+
+var errStoreDown = errors.New("store down")
+
+func (downStore) Load(context.Context, string) (broker.StoredGrant, bool, error) {
+	return broker.StoredGrant{}, false, errStoreDown
+}
+func (downStore) Save(context.Context, string, broker.StoredGrant) error { return errStoreDown }
+func (downStore) Delete(context.Context, string) error                   { return errStoreDown }
+func (downStore) SaveLedger(context.Context, string, broker.LedgerEntry, time.Duration) error {
+	return errStoreDown
+}
+func (downStore) LoadLedger(context.Context, string) (broker.LedgerEntry, bool, error) {
+	return broker.LedgerEntry{}, false, errStoreDown
 }
 
-func (s *memStore) Load(_ context.Context, key string) (broker.StoredGrant, bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fail {
-		return broker.StoredGrant{}, false, errors.New("store down")
-	}
-	g, ok := s.m[key]
-	return g, ok, nil
-}
-
-func (s *memStore) Save(_ context.Context, key string, g broker.StoredGrant) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.fail {
-		return errors.New("store down")
-	}
-	s.m[key] = g
-	return nil
-}
-
-func (s *memStore) Delete(_ context.Context, key string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.m, key)
-	return nil
+func stored(t *testing.T, s broker.Store, key string) bool {
+	t.Helper()
+	_, ok, err := s.Load(background, key)
+	require.NoError(t, err)
+	return ok
 }
 
 func TestBroker_StoreSharesGrantsBetweenReplicas(t *testing.T) {
 	h := newHarness(t)
-	store := &memStore{m: map[string]broker.StoredGrant{}}
+	store := broker.NewMemoryStore(h.clock.Now)
 	a := h.broker(broker.WithStore(store))
 	b := h.broker(broker.WithStore(store))
 
 	first, err := a.Start(background, entrupyReq("user-000001"))
 	require.NoError(t, err)
-	assert.Contains(t, store.m, "entrupy:user-000001")
+	assert.True(t, stored(t, store, "entrupy:user-000001"))
 
 	second, err := b.Start(background, entrupyReq("user-000001"))
 	require.NoError(t, err)
@@ -71,17 +61,24 @@ func TestBroker_StoreSharesGrantsBetweenReplicas(t *testing.T) {
 	assert.Equal(t, 2, h.upstream(broker.Entrupy))
 
 	require.NoError(t, b.Invalidate(background, broker.Entrupy, "user-000001"))
-	assert.NotContains(t, store.m, "entrupy:user-000001", "Invalidate deletes the shared copy")
+	assert.False(t, stored(t, store, "entrupy:user-000001"), "Invalidate deletes the shared copy")
 }
 
 func TestBroker_StoreErrorsDoNotFailStart(t *testing.T) {
 	h := newHarness(t)
-	store := &memStore{m: map[string]broker.StoredGrant{}, fail: true}
-	b := h.broker(broker.WithStore(store))
+	b := h.broker(broker.WithStore(downStore{}))
 	g, err := b.Start(background, request(broker.Sentiance, "user-000001"))
 	require.NoError(t, err)
 	assert.NotEmpty(t, g.Token)
 	again, err := b.Start(background, request(broker.Sentiance, "user-000001"))
 	require.NoError(t, err)
 	assert.True(t, again.Reused, "memory still reuses")
+	assert.EqualValues(t, 1, b.LedgerStats().StoreErrors, "the ledger write failed and was counted")
+	owner, err := b.Owner(background, broker.Sentiance, "user-000001")
+	require.NoError(t, err, "this replica resolves from memory")
+	assert.Equal(t, "user-000001", owner)
+	_, err = b.Owner(background, broker.Sentiance, "user-000002")
+	require.ErrorIs(t, err, errStoreDown, "a failing store is not a not-found")
+	assert.NotErrorIs(t, err, broker.ErrNotFound)
+	require.ErrorIs(t, b.Invalidate(background, broker.Sentiance, "user-000001"), errStoreDown)
 }

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"net/http"
 	"strconv"
@@ -37,16 +38,22 @@ func adapters(cfg *config, now func() time.Time) []*vendorState {
 // entrupyAdapter: the signed request is reused until Entrupy's soft_exp, for
 // the same user and the same SDK authorization request only.
 func entrupyAdapter(c *entrupy.Client) *vendorState {
-	params := func(req *Request) entrupy.AuthorizeUserParams {
-		p := req.Entrupy
+	params := func(cl *call) entrupy.AuthorizeUserParams {
+		p := cl.req.Entrupy
 		return entrupy.AuthorizeUserParams{
-			SDKAuthorizationRequest: p.SDKAuthorizationRequest, UniqueUserID: req.UserID,
+			SDKAuthorizationRequest: p.SDKAuthorizationRequest, UniqueUserID: cl.vendorUserID,
 			Email: p.Email, FirstName: p.FirstName, LastName: p.LastName,
 		}
 	}
 	return &vendorState{
 		vendor: Entrupy,
 		method: http.MethodPost, path: "/v2/integrations/authorize-user",
+		idRule: userIDRule{
+			field: "unique_user_id",
+			rule: fmt.Sprintf("%d to %d characters of A-Z, a-z, 0-9 and %s",
+				entrupy.MinUniqueUserIDLen, entrupy.MaxUniqueUserIDLen, entrupy.UniqueUserIDSymbols),
+			check: entrupy.ValidateUniqueUserID,
+		},
 		// The entrupy client validates the params before its call; check
 		// only needs what picks the grant.
 		check: func(req Request) (variant, error) {
@@ -58,14 +65,15 @@ func entrupyAdapter(c *entrupy.Client) *vendorState {
 			}
 			return hashStrings(req.Entrupy.SDKAuthorizationRequest), nil
 		},
-		mint: func(ctx context.Context, req *Request) (*held, tokencache.Expiry, error) {
-			tok, err := c.AuthorizeUser(ctx, params(req))
+		mint: func(ctx context.Context, cl *call) (*held, tokencache.Expiry, error) {
+			tok, err := c.AuthorizeUser(ctx, params(cl))
 			if err != nil {
 				return nil, tokencache.Expiry{}, err
 			}
 			h := &held{
-				grant:   Grant{Vendor: Entrupy, UserID: req.UserID, Token: tok.SignedRequest, ExpiresAt: tok.ExpiresAt, RefreshAfter: tok.SoftExpiresAt},
-				variant: hashStrings(req.Entrupy.SDKAuthorizationRequest),
+				grant:   Grant{Vendor: Entrupy, UserID: cl.req.UserID, Token: tok.SignedRequest, ExpiresAt: tok.ExpiresAt, RefreshAfter: tok.SoftExpiresAt},
+				variant: hashStrings(cl.req.Entrupy.SDKAuthorizationRequest),
+				sent:    cl.vendorUserID,
 			}
 			return h, tokencache.Expiry{Soft: tok.SoftExpiresAt, Hard: tok.ExpiresAt}, nil
 		},
@@ -79,15 +87,21 @@ func sentianceAdapter(c *sentiance.Client, now func() time.Time) *vendorState {
 	return &vendorState{
 		vendor: Sentiance,
 		method: http.MethodPost, path: "/users/auth-code",
+		idRule: userIDRule{
+			field: "external_id",
+			rule:  fmt.Sprintf("non-empty UTF-8 text of at most %d bytes without control characters", sentiance.MaxExternalIDLength),
+			check: sentiance.ValidateExternalID,
+		},
 		check: func(Request) (variant, error) { return 0, nil },
-		mint: func(ctx context.Context, req *Request) (*held, tokencache.Expiry, error) {
-			code, err := c.CreateAuthCode(ctx, req.UserID)
+		mint: func(ctx context.Context, cl *call) (*held, tokencache.Expiry, error) {
+			code, err := c.CreateAuthCode(ctx, cl.vendorUserID)
 			if err != nil {
 				return nil, tokencache.Expiry{}, err
 			}
 			t := now()
 			soft := t.Add(code.ExpiresAt.Sub(t) / 2)
-			h := &held{grant: Grant{Vendor: Sentiance, UserID: req.UserID, Token: code.Code, ExpiresAt: code.ExpiresAt, RefreshAfter: soft}}
+			h := &held{grant: Grant{Vendor: Sentiance, UserID: cl.req.UserID, Token: code.Code, PlatformURL: c.PlatformURL(),
+				ExpiresAt: code.ExpiresAt, RefreshAfter: soft}, sent: cl.vendorUserID}
 			return h, tokencache.Expiry{Soft: soft, Hard: code.ExpiresAt}, nil
 		},
 	}
@@ -119,6 +133,11 @@ func idvAdapter(c *idv.Client, defaults IDVParams) *vendorState {
 	return &vendorState{
 		vendor: IDV,
 		method: http.MethodPost, path: "/api/device/ephemeral",
+		idRule: userIDRule{
+			field: "external_user_id",
+			rule:  textRule,
+			check: checkText,
+		},
 		check: func(req Request) (variant, error) {
 			p := resolve(&req)
 			if p.WorkflowID == "" {
@@ -126,16 +145,17 @@ func idvAdapter(c *idv.Client, defaults IDVParams) *vendorState {
 			}
 			return key(p), nil
 		},
-		mint: func(ctx context.Context, req *Request) (*held, tokencache.Expiry, error) {
-			p := resolve(req)
-			hand, err := c.Initiate(ctx, idv.InitiateParams{WorkflowID: p.WorkflowID, ExternalUserID: req.UserID, Metadata: p.Metadata, TTL: p.TTL})
+		mint: func(ctx context.Context, cl *call) (*held, tokencache.Expiry, error) {
+			p := resolve(&cl.req)
+			hand, err := c.Initiate(ctx, idv.InitiateParams{WorkflowID: p.WorkflowID, ExternalUserID: cl.vendorUserID, Metadata: p.Metadata, TTL: p.TTL})
 			if err != nil {
 				return nil, tokencache.Expiry{}, err
 			}
 			h := &held{
-				grant: Grant{Vendor: IDV, UserID: req.UserID, Token: hand.Device.Token, SessionID: hand.Session.ID,
+				grant: Grant{Vendor: IDV, UserID: cl.req.UserID, Token: hand.Device.Token, SessionID: hand.Session.ID,
 					HandoffURL: hand.URL, ExpiresAt: hand.Device.ExpiresAt},
 				variant: key(p),
+				sent:    cl.vendorUserID,
 			}
 			return h, tokencache.Expiry{Hard: hand.Device.ExpiresAt}, nil
 		},
@@ -154,27 +174,38 @@ func uqudoAdapter(c *uqudo.Client, defaults UqudoParams) *vendorState {
 	return &vendorState{
 		vendor: Uqudo,
 		method: http.MethodPost, path: "/api/v1/session",
+		idRule: userIDRule{
+			field: "userIdentifier",
+			rule:  textRule,
+			check: checkText,
+		},
 		check: func(req Request) (variant, error) {
 			d := data(&req)
 			if d == nil {
 				return 0, httpx.Invalid("uqudo.data", "is required (set it in the request or in WithUqudo's defaults)")
 			}
+			if userIdentifier(d) != "" {
+				return 0, httpx.Invalid("uqudo.data.generalConfig.userIdentifier",
+					"is set by the broker to the user id it sends uqudo (see WithUserIDs); leave it empty")
+			}
 			return uqudoVariant(d)
 		},
-		mint: func(ctx context.Context, req *Request) (*held, tokencache.Expiry, error) {
-			d := data(req)
+		mint: func(ctx context.Context, cl *call) (*held, tokencache.Expiry, error) {
+			d := data(&cl.req)
 			v, err := uqudoVariant(d)
 			if err != nil {
 				return nil, tokencache.Expiry{}, err
 			}
+			d, sent := withUserIdentifier(d, cl.vendorUserID)
 			s, err := c.CreateSession(ctx, d)
 			if err != nil {
 				return nil, tokencache.Expiry{}, err
 			}
 			h := &held{
-				grant: Grant{Vendor: Uqudo, UserID: req.UserID, SessionID: s.ID, QRCodeText: s.QRCodeText,
+				grant: Grant{Vendor: Uqudo, UserID: cl.req.UserID, SessionID: s.ID, QRCodeText: s.QRCodeText,
 					QRCodeTextWithDynamicLink: s.QRCodeTextWithDynamicLink, ExpiresAt: s.ExpiresAt},
 				variant: v,
+				sent:    sent,
 			}
 			return h, tokencache.Expiry{Hard: s.ExpiresAt}, nil
 		},
@@ -206,4 +237,52 @@ func uqudoVariant(d uqudo.SessionInput) (variant, error) {
 		return hashStrings(s), nil
 	}
 	return 0, httpx.Invalid("uqudo.data", "has an unknown type")
+}
+
+// textRule and checkText are the user-id rule for vendors that document
+// none (IDV's externalUserId metadata, uqudo's userIdentifier): the rule
+// Start applies to your own user ids. The vendor client may bound the id
+// further; its refusal is reported the same way.
+const textRule = "non-empty UTF-8 text of at most 256 bytes without control characters"
+
+func checkText(id string) error { return validateUserID(id) }
+
+// withUserIdentifier puts the vendor-side user id in uqudo session data as
+// generalConfig.userIdentifier (uqudo echoes it in the result), on a copy:
+// the caller's data is never changed. uqudo.RawSessionData is opaque and
+// sent as is, with no user id. It returns the data to send and the id sent.
+func withUserIdentifier(d uqudo.SessionInput, id string) (uqudo.SessionInput, string) {
+	var sd uqudo.SessionData
+	switch v := d.(type) {
+	case uqudo.SessionData:
+		sd = v
+	case *uqudo.SessionData:
+		sd = *v
+	default:
+		return d, ""
+	}
+	var gc uqudo.GeneralConfig
+	if sd.GeneralConfig != nil {
+		gc = *sd.GeneralConfig
+	}
+	gc.UserIdentifier = id
+	sd.GeneralConfig = &gc
+	return sd, id
+}
+
+// userIdentifier returns the userIdentifier set in typed session data.
+func userIdentifier(d uqudo.SessionInput) string {
+	var gc *uqudo.GeneralConfig
+	switch v := d.(type) {
+	case uqudo.SessionData:
+		gc = v.GeneralConfig
+	case *uqudo.SessionData:
+		if v != nil {
+			gc = v.GeneralConfig
+		}
+	}
+	if gc == nil {
+		return ""
+	}
+	return gc.UserIdentifier
 }
