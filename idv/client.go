@@ -1,11 +1,13 @@
 package idv
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/sdkbroker/sdkbroker/internal/httpx"
@@ -51,15 +53,17 @@ func (c Credentials) LogValue() slog.Value {
 // The API key stays inside the client's request signer and is never printed:
 // fmt prints a Client as its base URL only.
 type Client struct {
-	hc    *httpx.Client
-	base  *url.URL
-	clock func() time.Time
+	hc     *httpx.Client
+	base   *url.URL
+	clock  func() time.Time
+	closed *atomic.Bool // shared by copies of the struct
 }
 
-// String names the client and its base URL.
+// String names the client and its base URL; a nil or zero Client prints as
+// "idv.Client{}".
 func (c *Client) String() string {
-	if c == nil {
-		return "idv.Client(nil)"
+	if c == nil || c.base == nil {
+		return "idv.Client{}"
 	}
 	return "idv.Client{BaseURL: " + c.base.String() + "}"
 }
@@ -71,11 +75,67 @@ func (c *Client) GoString() string { return c.String() }
 // credentials.
 func (c *Client) Format(f fmt.State, verb rune) { formatSafe(f, verb, c.String(), c.GoString()) }
 
-// BaseURL returns a copy of the client's base URL; its path ends in "/".
-func (c *Client) BaseURL() *url.URL { u := *c.base; return &u }
+// BaseURL returns the deployment's base URL the client sends to (the
+// positional argument of [NewClient], or the [WithBaseURL] value), its path
+// ending in "/". API routes and the handoff pages are resolved beneath it. A
+// nil or zero Client returns "".
+func (c *Client) BaseURL() string {
+	if c == nil || c.base == nil {
+		return ""
+	}
+	return c.base.String()
+}
 
-// now reads the client's clock.
-func (c *Client) now() time.Time { return c.clock() }
+// now reads the client's clock (time.Now on a nil or zero Client, whose
+// calls then fail in do).
+func (c *Client) now() time.Time {
+	if c == nil || c.clock == nil {
+		return time.Now()
+	}
+	return c.clock()
+}
+
+// Close releases what the client owns: the idle connections of the HTTP
+// transport it created (a transport passed with [WithHTTPClient] stays the
+// caller's). It is safe to call more than once, concurrently, and on a nil
+// or zero Client. Calls made after Close fail with [ErrClosed] and send
+// nothing; [Client.HandoffURL] and BaseURL, which send nothing, keep working.
+func (c *Client) Close() {
+	if c == nil || c.hc == nil || c.closed == nil || !c.closed.CompareAndSwap(false, true) {
+		return
+	}
+	closeHTTP(c.hc)
+}
+
+// closeHTTP closes the HTTP core's resources once it can (the core's Close
+// is being added; until then this releases nothing).
+func closeHTTP(hc any) {
+	switch cl := hc.(type) {
+	case interface{ Close() error }:
+		_ = cl.Close()
+	case interface{ Close() }:
+		cl.Close()
+	}
+}
+
+// usable reports why the client cannot be used, or nil.
+func (c *Client) usable() error {
+	if c == nil || c.hc == nil || c.base == nil || c.clock == nil || c.closed == nil {
+		return httpx.Invalid("client", "is nil or was not built with NewClient")
+	}
+	return nil
+}
+
+// do sends req after checking that the client can be used.
+func (c *Client) do(ctx context.Context, req *httpx.Request, out any) (*httpx.Response, error) {
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
+	if c.closed.Load() {
+		return nil, ErrClosed
+	}
+	return c.hc.Do(ctx, req, out)
+}
 
 // Option configures a Client; see the With* functions. Options are applied in
 // order and the client is built once after all of them, so their order never
@@ -84,6 +144,7 @@ type Option func(*config) error
 
 type config struct {
 	http       httpx.Config
+	baseURL    string // WithBaseURL; wins over the positional base URL
 	insecure   bool
 	authScheme string
 	clock      func() time.Time
@@ -93,7 +154,9 @@ type config struct {
 // which must be an absolute https URL (http only with [WithInsecureHTTP]),
 // without query or fragment. A path on baseURL is kept: every API route,
 // and the handoff URL's /capture and /mobile pages, are resolved beneath it.
-// NewClient makes no network call. Bad input gives a [*ValidationError].
+// [WithBaseURL] overrides baseURL, which may then be empty. The API key must
+// be at most [MaxTokenLength] bytes. NewClient makes no network call. Bad
+// input gives a [*ValidationError].
 func NewClient(baseURL string, creds Credentials, opts ...Option) (*Client, error) {
 	cfg := config{
 		http:       httpx.NewConfig(vendor, baseURL),
@@ -111,6 +174,10 @@ func NewClient(baseURL string, creds Credentials, opts ...Option) (*Client, erro
 	if err := checkHeaderValue("api_key", creds.APIKey); err != nil {
 		return nil, err
 	}
+	if cfg.baseURL != "" {
+		baseURL = cfg.baseURL
+		cfg.http.BaseURL = baseURL
+	}
 	cfg.http.RequireHTTPS = !cfg.insecure
 	base, err := parseBaseURL(baseURL, cfg.insecure)
 	if err != nil {
@@ -123,7 +190,7 @@ func NewClient(baseURL string, creds Credentials, opts ...Option) (*Client, erro
 	if err != nil {
 		return nil, err
 	}
-	return &Client{hc: hc, base: base, clock: cfg.clock}, nil
+	return &Client{hc: hc, base: base, clock: cfg.clock, closed: new(atomic.Bool)}, nil
 }
 
 // parseBaseURL checks the base URL, saying how to allow http when it is the
@@ -147,6 +214,21 @@ func joinScheme(scheme, value string) string {
 	return scheme + " " + value
 }
 
+// WithBaseURL sends every call to raw instead of NewClient's baseURL, for a
+// proxy path or a fake, whatever the option order. The same rules apply:
+// an absolute https URL (http only with [WithInsecureHTTP]) without query or
+// fragment; a path is kept. It exists for symmetry with the other sdkbroker
+// vendor packages; the positional argument does the same.
+func WithBaseURL(raw string) Option {
+	return func(c *config) error {
+		if raw == "" {
+			return httpx.Invalid("base_url", "is empty")
+		}
+		c.baseURL = raw
+		return nil
+	}
+}
+
 // WithInsecureHTTP allows an http base URL, for a local fake such as
 // idvtest. Never use it against a real deployment: the API key and device
 // tokens would cross the network in clear text.
@@ -154,13 +236,16 @@ func WithInsecureHTTP() Option {
 	return func(c *config) error { c.insecure = true; return nil }
 }
 
+// maxAuthSchemeLength bounds WithAuthScheme's scheme.
+const maxAuthSchemeLength = 64
+
 // WithAuthScheme sets the scheme sent before the API key (default
 // [DefaultAuthScheme], "ApiKey"). An empty scheme sends the bare key. The
 // scheme is one token: no spaces or control characters.
 func WithAuthScheme(scheme string) Option {
 	return func(c *config) error {
-		if strings.ContainsFunc(scheme, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
-			return httpx.Invalid("auth_scheme", "must be one word without spaces or control characters")
+		if len(scheme) > maxAuthSchemeLength || strings.ContainsFunc(scheme, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+			return httpx.Invalid("auth_scheme", "must be one word of at most 64 bytes without spaces or control characters")
 		}
 		c.authScheme = scheme
 		return nil

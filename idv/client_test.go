@@ -75,16 +75,44 @@ func TestNewClient_HTTPNeedsOptIn(t *testing.T) {
 	for i, opts := range orders {
 		c, err := idv.NewClient("http://127.0.0.1:8080/base", idv.Credentials{APIKey: testKey}, opts...)
 		require.NoError(t, err, "order %d", i)
-		assert.Equal(t, "http://127.0.0.1:8080/base/", c.BaseURL().String())
+		assert.Equal(t, "http://127.0.0.1:8080/base/", c.BaseURL())
 	}
 }
 
 func TestClient_BaseURLKeepsPath(t *testing.T) {
 	c, err := idv.NewClient("https://idv.test/tenant", idv.Credentials{APIKey: testKey})
 	require.NoError(t, err)
-	assert.Equal(t, "https://idv.test/tenant/", c.BaseURL().String())
-	c.BaseURL().Path = "/mutated/"
-	assert.Equal(t, "https://idv.test/tenant/", c.BaseURL().String(), "BaseURL returns a copy")
+	assert.Equal(t, "https://idv.test/tenant/", c.BaseURL())
+}
+
+// TestClient_WithBaseURL: the option overrides the positional base URL in
+// any order, for calls and handoff URLs, with the same checks.
+func TestClient_WithBaseURL(t *testing.T) {
+	mt := newMock(t)
+	register(mt, http.MethodGet, "https://proxy.test/idv/api/sessions/s1", respond(200, `{"id":"s1"}`), respond(200, `{"id":"s1"}`))
+	for _, base := range []string{"https://ignored.test/", ""} {
+		c, err := idv.NewClient(base, idv.Credentials{APIKey: testKey},
+			idv.WithBaseURL("https://proxy.test/idv"), idv.WithHTTPClient(&http.Client{Transport: mt}))
+		require.NoError(t, err)
+		assert.Equal(t, "https://proxy.test/idv/", c.BaseURL())
+		_, err = c.GetSession(context.Background(), "s1")
+		require.NoError(t, err)
+		u, err := c.HandoffURL(&idv.EphemeralDevice{Token: "t"}, &idv.Session{ID: "s1"})
+		require.NoError(t, err)
+		assert.True(t, strings.HasPrefix(u, "https://proxy.test/idv/capture?"), u)
+	}
+	// http needs the opt-in, whatever the order.
+	_, err := idv.NewClient("", idv.Credentials{APIKey: testKey}, idv.WithBaseURL("http://127.0.0.1:9/"))
+	assert.ErrorIs(t, err, idv.ErrInvalidInput)
+	c, err := idv.NewClient("", idv.Credentials{APIKey: testKey}, idv.WithBaseURL("http://127.0.0.1:9/"), idv.WithInsecureHTTP())
+	require.NoError(t, err)
+	assert.Equal(t, "http://127.0.0.1:9/", c.BaseURL())
+	for _, bad := range []string{"", "idv.test", "https://idv.test/?q=1"} {
+		_, err := idv.NewClient(testBase, idv.Credentials{APIKey: testKey}, idv.WithBaseURL(bad))
+		var ve *idv.ValidationError
+		require.ErrorAs(t, err, &ve, bad)
+		assert.Equal(t, "base_url", ve.Field)
+	}
 }
 
 func TestClient_AuthScheme(t *testing.T) {
@@ -194,7 +222,66 @@ func TestClient_Redacted(t *testing.T) {
 		assert.Contains(t, out, "idv.test", verb)
 	}
 	var nilClient *idv.Client
-	assert.Equal(t, "idv.Client(nil)", nilClient.String())
+	assert.Equal(t, "idv.Client{}", nilClient.String())
+}
+
+// TestClient_ZeroValue: a nil or zero Client prints safely and its calls
+// fail with a clear error instead of panicking.
+func TestClient_ZeroValue(t *testing.T) {
+	ctx := context.Background()
+	dev := &idv.EphemeralDevice{Token: testToken, ExpiresAt: time.Now().Add(time.Hour)}
+	for name, c := range map[string]*idv.Client{"nil": nil, "zero": {}} {
+		t.Run(name, func(t *testing.T) {
+			assert.NotPanics(t, func() {
+				for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+					_ = fmt.Sprintf(verb, c)
+				}
+			})
+			assert.Equal(t, "idv.Client{}", c.String())
+			assert.Empty(t, c.BaseURL())
+			checks := map[string]error{}
+			_, checks["device"] = c.CreateEphemeralDevice(ctx, time.Minute)
+			_, checks["session"] = c.StartSession(ctx, dev, "wf", nil)
+			_, checks["get"] = c.GetSession(ctx, "s1")
+			_, checks["deeplink"] = c.CreateDeepLink(ctx, idv.DeepLinkParams{WorkflowIDs: []string{"wf"}})
+			_, checks["initiate"] = c.Initiate(ctx, idv.InitiateParams{WorkflowID: "wf"})
+			_, checks["handoff"] = c.HandoffURL(dev, &idv.Session{ID: "s1"})
+			for call, err := range checks {
+				var ve *idv.ValidationError
+				require.ErrorAs(t, err, &ve, call)
+				assert.Equal(t, "client", ve.Field, call)
+			}
+			assert.NotPanics(t, c.Close)
+			assert.NotPanics(t, c.Close)
+		})
+	}
+	var zero idv.Client
+	assert.NotPanics(t, func() { _ = fmt.Sprintf("%v %+v %#v", zero, zero, zero) })
+}
+
+// TestClient_Close: Close is idempotent and safe concurrently; calls after it
+// fail with ErrClosed and send nothing, while HandoffURL keeps working.
+func TestClient_Close(t *testing.T) {
+	mt := newMock(t)
+	register(mt, http.MethodGet, "https://idv.test/tenant/api/sessions/s1", respond(200, `{"id":"s1"}`))
+	c := newClient(t, mt)
+	_, err := c.GetSession(context.Background(), "s1")
+	require.NoError(t, err)
+	done := make(chan struct{})
+	for range 4 {
+		go func() { c.Close(); done <- struct{}{} }()
+	}
+	for range 4 {
+		<-done
+	}
+	c.Close()
+	_, err = c.GetSession(context.Background(), "s1")
+	assert.ErrorIs(t, err, idv.ErrClosed)
+	_, err = c.CreateEphemeralDevice(context.Background(), time.Minute)
+	assert.ErrorIs(t, err, idv.ErrClosed)
+	assert.Equal(t, 1, mt.GetTotalCallCount(), "nothing is sent after Close")
+	_, err = c.HandoffURL(&idv.EphemeralDevice{Token: testToken}, &idv.Session{ID: "s1"})
+	assert.NoError(t, err)
 }
 
 // TestClient_NoSecretsInLogsOrErrors drives every call, successful and

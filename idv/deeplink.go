@@ -97,8 +97,11 @@ func (c *Client) CreateDeepLink(ctx context.Context, p DeepLinkParams) (*DeepLin
 	if len(p.WorkflowIDs) == 0 {
 		return nil, httpx.Invalid("workflow_ids", "is empty")
 	}
+	if len(p.WorkflowIDs) > MaxWorkflowIDs {
+		return nil, httpx.Invalid("workflow_ids", fmt.Sprintf("has more than %d ids", MaxWorkflowIDs))
+	}
 	for i, id := range p.WorkflowIDs {
-		if err := checkText("workflow_ids["+strconv.Itoa(i)+"]", id); err != nil {
+		if err := checkID("workflow_ids["+strconv.Itoa(i)+"]", id); err != nil {
 			return nil, err
 		}
 	}
@@ -114,7 +117,7 @@ func (c *Client) CreateDeepLink(ctx context.Context, p DeepLinkParams) (*DeepLin
 		body.Metadata = map[string]any{}
 	}
 	if p.Locale != "" {
-		if err := checkText("locale", p.Locale); err != nil {
+		if err := checkText("locale", p.Locale, MaxLocaleLength); err != nil {
 			return nil, err
 		}
 		locale := p.Locale
@@ -122,7 +125,7 @@ func (c *Client) CreateDeepLink(ctx context.Context, p DeepLinkParams) (*DeepLin
 	}
 	sent := c.now()
 	var out deepLinkResponse
-	_, err = c.hc.Do(ctx, &httpx.Request{
+	_, err = c.do(ctx, &httpx.Request{
 		Method: http.MethodPost,
 		Path:   httpx.Path("api", "v1", "deeplink"),
 		Query:  deepLinkQuery{WorkflowIDs: p.WorkflowIDs},

@@ -78,7 +78,7 @@ func (c *Client) CreateEphemeralDevice(ctx context.Context, ttl time.Duration) (
 	}
 	sent := c.now()
 	var out deviceResponse
-	_, err = c.hc.Do(ctx, &httpx.Request{
+	_, err = c.do(ctx, &httpx.Request{
 		Method: http.MethodPost,
 		Path:   httpx.Path("api", "device", "ephemeral"),
 		JSON:   deviceRequest{TTL: secs},

@@ -20,8 +20,8 @@
 //
 // # Auth
 //
-// The base URL is required (the host differs per deployment) and must be
-// https; [WithInsecureHTTP] allows http for a local fake such as the one in
+// The base URL is required (the host differs per deployment), given to
+// [NewClient] or with [WithBaseURL], and must be https; [WithInsecureHTTP] allows http for a local fake such as the one in
 // package idvtest. The API key is sent as "Authorization: ApiKey <key>"
 // ([WithAuthScheme] changes the scheme). A device token is sent as
 // "Authorization: Token <token>", or as given when it already has a scheme.
@@ -31,8 +31,19 @@
 // Bad input is a [*ValidationError] (errors.Is [ErrInvalidInput]) before any
 // network call. A non-2xx answer is an [*APIError] matching a sentinel such as
 // [ErrUnauthorized] (a wrong API key, or an expired device token) or
-// [ErrNotFound]; an unusable 2xx body is a [*DecodeError]; no answer is a
-// [*TransportError]. The sentinels are shared by every sdkbroker package.
+// [ErrNotFound]; an unusable 2xx body is a [*DecodeError] (Kind
+// [ErrEmptyBody], [ErrNotJSON], [ErrTruncatedJSON], [ErrMissingField],
+// [ErrBodyTooLarge] or [ErrMalformedResponse]); no answer is a
+// [*TransportError]. The alias docs list each type's fields. The sentinels
+// are shared by every sdkbroker package. Every id and string input is
+// bounded ([MaxIDLength] and its siblings) and no error repeats an input.
+//
+// # Lifecycle
+//
+// A [Client] is built once and shared. [Client.Close] releases what it owns
+// and is safe to call twice; calls after Close fail with [ErrClosed]. A nil
+// or zero Client prints as "idv.Client{}" and its calls return a
+// [*ValidationError] rather than panicking.
 //
 // # Retries
 //
@@ -71,6 +82,11 @@
 //     base URL like the API routes, keeping its scheme and any path prefix.
 //   - Tokens, ids and workflow ids must be valid UTF-8 without control
 //     characters; invalid UTF-8 is refused, not passed through as bytes.
+//   - Input bounds: ids [MaxIDLength] (128 bytes), locale [MaxLocaleLength],
+//     API key and device token [MaxTokenLength] (4 KiB), metadata keys
+//     [MaxMetadataKeyLength], string values [MaxMetadataValueLength] (1 KiB)
+//     and the whole [MaxMetadataSize] (16 KiB of JSON), at most
+//     [MaxWorkflowIDs] workflows per deep link.
 //   - [SessionStatus] names the documented integer codes and keeps any other
 //     value verbatim.
 package idv

@@ -233,7 +233,7 @@ func TestFake_FailNext(t *testing.T) {
 	c := fakeClient(t, srv, idvtest.DefaultAPIKey)
 	ctx := context.Background()
 
-	srv.FailNext(1, http.StatusServiceUnavailable)
+	srv.FailNext(1, idvtest.Failure{Status: http.StatusServiceUnavailable})
 	_, err := c.CreateEphemeralDevice(ctx, time.Minute)
 	require.ErrorIs(t, err, idv.ErrServer)
 	assert.True(t, idv.IsRetryable(err))
@@ -248,7 +248,7 @@ func TestFake_FailNext(t *testing.T) {
 	// GET is retried through two injected 503s.
 	h, err := c.Initiate(ctx, idv.InitiateParams{WorkflowID: "wf"})
 	require.NoError(t, err)
-	srv.FailNext(2, http.StatusServiceUnavailable)
+	srv.FailNext(2, idvtest.Failure{Route: idvtest.RouteGetSession, Status: http.StatusServiceUnavailable})
 	_, err = c.GetSession(ctx, h.Session.ID)
 	require.NoError(t, err)
 	assert.Equal(t, 3, srv.Calls(idvtest.RouteGetSession))
@@ -259,7 +259,7 @@ func TestFake_RateLimitRetryAfter(t *testing.T) {
 	ctx := context.Background()
 
 	noRetry := fakeClient(t, srv, idvtest.DefaultAPIKey, idv.WithRetry(0, 0, 0))
-	srv.FailNextRetryAfter(1, http.StatusTooManyRequests, 3*time.Second)
+	srv.FailNext(1, idvtest.Failure{Status: http.StatusTooManyRequests, RetryAfter: 3 * time.Second})
 	_, err := noRetry.CreateEphemeralDevice(ctx, time.Minute)
 	require.ErrorIs(t, err, idv.ErrRateLimited)
 	var apiErr *idv.APIError
@@ -269,7 +269,7 @@ func TestFake_RateLimitRetryAfter(t *testing.T) {
 	// With retries, a 429 is retried even for a create call, the wait capped
 	// by WithRetry's maximum (5 ms here, not 3 s).
 	c := fakeClient(t, srv, idvtest.DefaultAPIKey)
-	srv.FailNextRetryAfter(2, http.StatusTooManyRequests, 3*time.Second)
+	srv.FailNext(2, idvtest.Failure{Route: idvtest.RouteCreateDevice, Status: http.StatusTooManyRequests, RetryAfter: 3 * time.Second})
 	start := time.Now()
 	_, err = c.CreateEphemeralDevice(ctx, time.Minute)
 	require.NoError(t, err)
@@ -285,7 +285,7 @@ func TestFake_DeepLink(t *testing.T) {
 	assert.True(t, strings.HasPrefix(dl.URL, srv.URL+"/deeplink/"), dl.URL)
 	assert.Equal(t, []string{"a", "b"}, dl.WorkflowIDs)
 	assert.Equal(t, 10*time.Minute, dl.ExpiresAt.Sub(dl.CreatedAt))
-	assert.Equal(t, 1, srv.Calls(idvtest.RouteDeepLink))
+	assert.Equal(t, 1, srv.Calls(idvtest.RouteCreateDeepLink))
 }
 
 // TestFake_Responder runs the whole flow through an httpmock transport with

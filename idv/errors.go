@@ -1,25 +1,58 @@
 package idv
 
-import "github.com/sdkbroker/sdkbroker/internal/httpx"
+import (
+	"errors"
 
-// APIError is a non-2xx answer from the platform: StatusCode, the vendor's
-// Code and Message (scrubbed of secrets), RequestID, RetryAfter and a body
-// excerpt. It unwraps to the sentinel for its status, such as
-// [ErrUnauthorized] for a 401 (a wrong API key, or an expired device token).
+	"github.com/sdkbroker/sdkbroker/internal/httpx"
+)
+
+// APIError is a non-2xx answer from the platform. Fields:
+//
+//   - Vendor: "idv".
+//   - Method, Path: the request's method and escaped URL path (no query).
+//   - StatusCode: the HTTP status of the last answer.
+//   - Code, Message: the platform's error code and message, when it sent
+//     them (Message scrubbed of secrets and capped at 256 bytes).
+//   - RequestID: the platform's request id, if any.
+//   - RetryAfter: the wait a 429 asked for (Retry-After), zero if none.
+//   - Attempts: how many times the request was sent.
+//   - Body: an excerpt of the answer (at most 4 KiB), scrubbed of secrets and
+//     never part of Error().
+//
+// It unwraps to the sentinel for its status, such as [ErrUnauthorized] for a
+// 401 (a wrong API key, or an expired device token).
 type APIError = httpx.APIError
 
 // ValidationError reports input rejected before any network call; it unwraps
-// to [ErrInvalidInput]. Its Reason never repeats the rejected value.
+// to [ErrInvalidInput]. Fields: Field, the wire name of the offending input
+// (such as "session_id" or "metadata.plan"); Reason, what is wrong, never
+// repeating the rejected value.
 type ValidationError = httpx.ValidationError
 
-// DecodeError reports a 2xx answer whose body cannot be used (empty, not
-// JSON, truncated, too large, or missing a required field such as a
-// session's "id"); it matches [ErrMalformedResponse].
+// DecodeError reports a 2xx answer whose body cannot be used; it matches
+// [ErrMalformedResponse] and its Kind. Fields:
+//
+//   - Vendor, Method, Path: the call, as in [APIError].
+//   - StatusCode: the HTTP status of the answer.
+//   - Kind: [ErrEmptyBody], [ErrNotJSON], [ErrTruncatedJSON],
+//     [ErrMissingField], [ErrBodyTooLarge] or [ErrMalformedResponse].
+//   - Field: the wire name of the missing or bad field (such as a session's
+//     "id" or a device's "authorization"), when known.
+//   - Err: the underlying cause, if any.
 type DecodeError = httpx.DecodeError
 
 // TransportError reports a call that got no answer: a connection failure, a
-// timeout or an ended context (errors.Is(err, context.Canceled) works).
+// timeout or an ended context. Fields:
+//
+//   - Vendor, Method, Path: the call, as in [APIError].
+//   - Attempts: how many times the request was sent.
+//   - Sent: whether the request may have reached the server.
+//   - Err: the cause, without the URL; errors.Is(err, context.Canceled) and
+//     errors.Is(err, context.DeadlineExceeded) work through it.
 type TransportError = httpx.TransportError
+
+// ErrClosed is returned by calls made after [Client.Close]; nothing is sent.
+var ErrClosed = errors.New("idv: client is closed")
 
 // Sentinel errors, shared with every sdkbroker package, for errors.Is.
 var (

@@ -40,8 +40,8 @@ const RedactedValue = "REDACTED"
 // exactly.
 //
 // token and sessionID must be non-empty valid UTF-8 without control
-// characters, and baseURL an absolute http(s) URL; anything else is a
-// [*ValidationError] (invalid UTF-8 is refused rather than passed through as
+// characters, at most [MaxTokenLength] and [MaxIDLength] bytes, and baseURL
+// an absolute http(s) URL; anything else is a [*ValidationError] (invalid UTF-8 is refused rather than passed through as
 // bytes, since a browser would not hand it back intact).
 //
 // The result contains the device token: hand it only to the person the
@@ -57,10 +57,10 @@ func BuildHandoffURL(baseURL, token, sessionID string) (string, error) {
 }
 
 func buildHandoffURL(base *url.URL, token, sessionID string) (string, error) {
-	if err := checkText("token", token); err != nil {
+	if err := checkText("token", token, MaxTokenLength); err != nil {
 		return "", err
 	}
-	if err := checkText("session_id", sessionID); err != nil {
+	if err := checkID("session_id", sessionID); err != nil {
 		return "", err
 	}
 	inner := base.ResolveReference(&url.URL{Path: "mobile"})
@@ -74,6 +74,9 @@ func buildHandoffURL(base *url.URL, token, sessionID string) (string, error) {
 // [BuildHandoffURL]). A nil device or session, an empty token or session id
 // is a [*ValidationError]. It makes no network call.
 func (c *Client) HandoffURL(device *EphemeralDevice, session *Session) (string, error) {
+	if err := c.usable(); err != nil {
+		return "", err
+	}
 	if device == nil {
 		return "", httpx.Invalid("device", "is nil")
 	}
@@ -190,7 +193,7 @@ func (h Handoff) LogValue() slog.Value {
 // If the session cannot be started, the error is returned and the device is
 // left to expire on its own (it can see nothing but its own data).
 func (c *Client) Initiate(ctx context.Context, p InitiateParams) (*Handoff, error) {
-	if err := checkText("workflow_id", p.WorkflowID); err != nil {
+	if err := checkID("workflow_id", p.WorkflowID); err != nil {
 		return nil, err
 	}
 	if _, err := ttlSeconds("ttl", p.TTL); err != nil {
@@ -198,7 +201,7 @@ func (c *Client) Initiate(ctx context.Context, p InitiateParams) (*Handoff, erro
 	}
 	metadata := p.Metadata
 	if p.ExternalUserID != "" {
-		if err := checkText("external_user_id", p.ExternalUserID); err != nil {
+		if err := checkID("external_user_id", p.ExternalUserID); err != nil {
 			return nil, err
 		}
 		metadata = WithExternalUserID(metadata, p.ExternalUserID)

@@ -171,11 +171,11 @@ func (r *resultResponse) ValidateResponse() error {
 //
 // https://docs.regulaforensics.com/develop/idv/integration/checking-results/session-data-via-api
 func (c *Client) GetSession(ctx context.Context, id string) (*SessionResult, error) {
-	if err := checkText("session_id", id); err != nil {
+	if err := checkID("session_id", id); err != nil {
 		return nil, err
 	}
 	var out resultResponse
-	_, err := c.hc.Do(ctx, &httpx.Request{Path: httpx.Path("api", "sessions", id)}, &out)
+	_, err := c.do(ctx, &httpx.Request{Path: httpx.Path("api", "sessions", id)}, &out)
 	if err != nil {
 		return nil, err
 	}

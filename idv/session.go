@@ -78,7 +78,7 @@ func (s *sessionResponse) ValidateResponse() error {
 	if s.ID == "" {
 		return httpx.MissingField("id")
 	}
-	if checkText("id", string(s.ID)) != nil {
+	if checkID("id", string(s.ID)) != nil {
 		return badField("id")
 	}
 	return nil
@@ -111,7 +111,7 @@ func (c *Client) StartSession(ctx context.Context, device *EphemeralDevice, work
 	if err := c.checkDevice(device); err != nil {
 		return nil, err
 	}
-	if err := checkText("workflow_id", workflowID); err != nil {
+	if err := checkID("workflow_id", workflowID); err != nil {
 		return nil, err
 	}
 	if err := checkMetadata(metadata); err != nil {
@@ -123,7 +123,7 @@ func (c *Client) StartSession(ctx context.Context, device *EphemeralDevice, work
 	sent := c.now()
 	auth := deviceAuth(device.Token)
 	var out sessionResponse
-	_, err := c.hc.Do(ctx, &httpx.Request{
+	_, err := c.do(ctx, &httpx.Request{
 		Method:  http.MethodPost,
 		Path:    httpx.Path("api", "sessions"),
 		Query:   sessionQuery{WorkflowID: workflowID},
