@@ -21,7 +21,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http/httptest"
 	"os"
 	"os/signal"
 	"time"
@@ -44,7 +43,10 @@ func run(ctx context.Context, w io.Writer, getenv func(string) string) error {
 	token := getenv("ENTRUPY_API_TOKEN")
 	var opts []entrupy.Option
 	if token == "" {
-		srv := httptest.NewServer(entrupytest.New())
+		srv, err := entrupytest.Start()
+		if err != nil {
+			return err
+		}
 		defer srv.Close()
 		token = entrupytest.DefaultAPIToken
 		opts = append(opts, entrupy.WithBaseURL(srv.URL))
@@ -56,12 +58,14 @@ func run(ctx context.Context, w io.Writer, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
+	defer client.Close()
 
 	params := entrupy.AuthorizeUserParams{
 		SDKAuthorizationRequest: orDefault(getenv("ENTRUPY_SDK_REQUEST"), "demo-sdk-authorization-request"),
 		UniqueUserID:            orDefault(getenv("ENTRUPY_USER_ID"), "demo-user-0001"),
 		Email:                   orDefault(getenv("ENTRUPY_EMAIL"), "demo@example.com"),
 	}
+	fmt.Fprintln(w, "request:", params) // the SDK request prints as [REDACTED]
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	tok, err := client.AuthorizeUser(ctx, params)

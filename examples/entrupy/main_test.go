@@ -19,12 +19,12 @@ func TestRun_WithoutTokenUsesFake(t *testing.T) {
 		t.Fatalf("run: %v", err)
 	}
 	s := out.String()
-	for _, want := range []string{"in-memory fake", "signed request: ", " bytes (not shown)", "username: entrupy_demo-user-0001", "expires at: ", "(in 24h0m0s)", "refresh after: "} {
+	for _, want := range []string{"in-memory fake", "SDKAuthorizationRequest:[REDACTED]", "signed request: ", " bytes (not shown)", "username: entrupy_demo-user-0001", "expires at: ", "(in 24h0m0s)", "refresh after: "} {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q:\n%s", want, s)
 		}
 	}
-	if strings.Contains(s, "sr1.") || strings.Contains(s, entrupytest.DefaultAPIToken) {
+	if strings.Contains(s, "sr1.") || strings.Contains(s, entrupytest.DefaultAPIToken) || strings.Contains(s, "demo-sdk-authorization-request") {
 		t.Error("output shows the signed request or the token")
 	}
 }

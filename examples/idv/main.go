@@ -19,7 +19,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/signal"
 	"time"
@@ -47,7 +46,10 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 	var opts []idv.Option
 	var pageClient *http.Client
 	if key == "" {
-		srv := httptest.NewServer(idvtest.New())
+		srv, err := idvtest.Start()
+		if err != nil {
+			return err
+		}
 		defer srv.Close()
 		key, baseURL, workflow = idvtest.DefaultAPIKey, srv.URL, "demo-workflow"
 		opts = append(opts, idv.WithInsecureHTTP()) // the fake speaks plain http on loopback
@@ -61,6 +63,7 @@ func run(ctx context.Context, getenv func(string) string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	defer client.Close()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	h, err := client.Initiate(ctx, idv.InitiateParams{WorkflowID: workflow, ExternalUserID: user, TTL: 15 * time.Minute})

@@ -3,7 +3,8 @@
 // lead to the same Sentiance user.
 //
 // With SENTIANCE_API_KEY set it calls Sentiance (SENTIANCE_REGION eu, us or in
-// picks the host, SENTIANCE_BASE_URL overrides it); each code would create or
+// picks the host and the SDK platform URL printed for the app,
+// SENTIANCE_BASE_URL overrides the API host); each code would create or
 // restore the user when the app's SDK redeems it. Without a key it starts the
 // in-memory fake (package sentiancetest) on loopback and redeems the codes
 // there, as the SDK would. SENTIANCE_EXTERNAL_ID sets the id (default
@@ -44,7 +45,10 @@ func run(ctx context.Context, out io.Writer, getenv func(string) string) error {
 	)
 	if key == "" {
 		// The fake accepts sentiancetest.DefaultAPIKey; NewClient uses it.
-		fake = sentiancetest.StartServer()
+		fake, err = sentiancetest.Start()
+		if err != nil {
+			return err
+		}
 		defer fake.Close()
 		fmt.Fprintln(out, "SENTIANCE_API_KEY is not set: using the local fake Sentiance")
 		client, err = fake.NewClient(opts...)
@@ -60,7 +64,10 @@ func run(ctx context.Context, out io.Writer, getenv func(string) string) error {
 	if err != nil {
 		return err
 	}
+	defer client.Close()
 	fmt.Fprintln(out, "API:", client.BaseURL())
+	// The app passes the platform URL to the SDK's user creation with the code.
+	fmt.Fprintln(out, "SDK platform URL:", client.PlatformURL())
 
 	var users []string
 	for i := 1; i <= 2; i++ {

@@ -56,7 +56,8 @@ func TestRun_WithKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := out.String()
-	if !strings.Contains(got, `code 2 for "someone": 64 characters`) || !strings.Contains(got, srv.URL) {
+	if !strings.Contains(got, `code 2 for "someone": 64 characters`) || !strings.Contains(got, srv.URL) ||
+		!strings.Contains(got, "SDK platform URL: https://api.p15.sentiance.com\n") {
 		t.Errorf("unexpected output:\n%s", got)
 	}
 	if n := srv.Calls(sentiancetest.RouteAuthCode); n != 2 {
