@@ -21,7 +21,7 @@ const (
 	// webhooks, results fetched days later and support questions.
 	DefaultLedgerRetention = 30 * 24 * time.Hour
 	// DefaultLedgerMaxEntries bounds the ledger in memory unless [WithLedger]
-	// says otherwise (about 30 MB at the measured ~300 bytes per entry; see
+	// says otherwise: about 36 MB at the measured 355 bytes per entry (see
 	// [WithLedger]).
 	DefaultLedgerMaxEntries = 100_000
 )
@@ -57,10 +57,10 @@ type LedgerEntry struct {
 // are dropped first when there are more. With a Store, entries are also
 // saved there for the same time (and may outlive their memory copy).
 //
-// Memory: about 300 bytes per entry with short ids (BenchmarkLedgerMemory
-// measured 290 B/entry for an IDV grant with a 36-byte session id and a
-// 32-byte pseudonymous user id on amd64, Go 1.26); longer ids add their
-// length.
+// Memory: BenchmarkLedgerMemory measured 355 B/entry (amd64, Go 1.26) for
+// an IDV grant with a 36-byte session id, a 32-byte pseudonymous user id
+// and a 12-byte user id of yours, indexed by both ids; longer ids add their
+// length. An Entrupy or Sentiance entry (no session id) is somewhat smaller.
 func WithLedger(retention time.Duration, maxEntries int) Option {
 	return func(cfg *config) error {
 		if retention <= 0 {
@@ -224,16 +224,26 @@ type ledger struct {
 	storeErrors        atomic.Uint64
 }
 
+// ledgerIndexKey is (vendor, kind, ref), with the vendor and the kind in
+// one byte to keep the index small.
 type ledgerIndexKey struct {
-	vendor Vendor
-	kind   refKind
-	ref    string
+	tag uint8 // vendorIndex<<2 | kind
+	ref string
 }
 
+func indexKey(v Vendor, kind refKind, ref string) ledgerIndexKey {
+	return ledgerIndexKey{tag: uint8(vendorIndex(v))<<2 | uint8(kind), ref: ref}
+}
+
+// ledgerNode is 128 bytes on 64-bit platforms (one size class): keep it so.
 type ledgerNode struct {
 	e          LedgerEntry
-	deadline   time.Time // e.ExpiresAt + retention
 	prev, next *ledgerNode
+}
+
+// expiredAt reports whether n's retention has passed at now.
+func (l *ledger) expiredAt(n *ledgerNode, now time.Time) bool {
+	return now.After(n.e.ExpiresAt.Add(l.retention))
 }
 
 func newLedger(retention time.Duration, max int) *ledger {
@@ -252,12 +262,11 @@ func (l *ledger) add(e LedgerEntry, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.sweepLocked(now)
-	userKey := ledgerIndexKey{e.Vendor, refUser, e.VendorUserID}
+	userKey := indexKey(e.Vendor, refUser, e.VendorUserID)
 	if e.SessionID == "" && e.VendorUserID != "" {
 		if n, ok := l.index[userKey]; ok && n.e.SessionID == "" && n.e.UserID == e.UserID {
 			if e.ExpiresAt.After(n.e.ExpiresAt) {
 				n.e.ExpiresAt = e.ExpiresAt
-				n.deadline = e.ExpiresAt.Add(l.retention)
 			}
 			l.unlinkLocked(n)
 			l.pushLocked(n)
@@ -265,14 +274,14 @@ func (l *ledger) add(e LedgerEntry, now time.Time) {
 		}
 	}
 	if e.SessionID != "" {
-		if old, ok := l.index[ledgerIndexKey{e.Vendor, refSession, e.SessionID}]; ok {
+		if old, ok := l.index[indexKey(e.Vendor, refSession, e.SessionID)]; ok {
 			l.removeLocked(old) // the same session again (a Store reload): keep one
 		}
 	}
-	n := &ledgerNode{e: e, deadline: e.ExpiresAt.Add(l.retention)}
+	n := &ledgerNode{e: e}
 	l.pushLocked(n)
 	if e.SessionID != "" {
-		l.index[ledgerIndexKey{e.Vendor, refSession, e.SessionID}] = n
+		l.index[indexKey(e.Vendor, refSession, e.SessionID)] = n
 	}
 	if e.VendorUserID != "" {
 		l.index[userKey] = n
@@ -287,11 +296,11 @@ func (l *ledger) add(e LedgerEntry, now time.Time) {
 func (l *ledger) lookup(v Vendor, kind refKind, ref string, now time.Time) (LedgerEntry, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	n, ok := l.index[ledgerIndexKey{v, kind, ref}]
+	n, ok := l.index[indexKey(v, kind, ref)]
 	if !ok {
 		return LedgerEntry{}, false
 	}
-	if now.After(n.deadline) {
+	if l.expiredAt(n, now) {
 		l.removeLocked(n)
 		l.expired++
 		return LedgerEntry{}, false
@@ -304,7 +313,7 @@ func (l *ledger) lookup(v Vendor, kind refKind, ref string, now time.Time) (Ledg
 // lifetimes); an expired entry behind a live one waits for its turn, or
 // for a lookup, and is never returned meanwhile.
 func (l *ledger) sweepLocked(now time.Time) {
-	for l.head != nil && now.After(l.head.deadline) {
+	for l.head != nil && l.expiredAt(l.head, now) {
 		l.removeLocked(l.head)
 		l.expired++
 	}
@@ -340,13 +349,13 @@ func (l *ledger) unlinkLocked(n *ledgerNode) {
 func (l *ledger) removeLocked(n *ledgerNode) {
 	l.unlinkLocked(n)
 	if n.e.SessionID != "" {
-		k := ledgerIndexKey{n.e.Vendor, refSession, n.e.SessionID}
+		k := indexKey(n.e.Vendor, refSession, n.e.SessionID)
 		if l.index[k] == n {
 			delete(l.index, k)
 		}
 	}
 	if n.e.VendorUserID != "" {
-		k := ledgerIndexKey{n.e.Vendor, refUser, n.e.VendorUserID}
+		k := indexKey(n.e.Vendor, refUser, n.e.VendorUserID)
 		if l.index[k] == n {
 			delete(l.index, k)
 		}
