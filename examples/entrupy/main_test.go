@@ -33,7 +33,7 @@ func TestRun_WithTokenCallsBaseURL(t *testing.T) {
 	srv := entrupytest.NewServer(t)
 	var out bytes.Buffer
 	err := run(context.Background(), &out, env(map[string]string{
-		"ENTRUPY_API_TOKEN": srv.APIToken,
+		"ENTRUPY_API_TOKEN": srv.Credentials().APIToken,
 		"ENTRUPY_BASE_URL":  srv.URL,
 		"ENTRUPY_USER_ID":   "customer-2002",
 		"ENTRUPY_EMAIL":     "bo@example.com",
@@ -48,7 +48,7 @@ func TestRun_WithTokenCallsBaseURL(t *testing.T) {
 	if strings.Contains(s, "in-memory fake") {
 		t.Error("used its own fake despite ENTRUPY_API_TOKEN")
 	}
-	if strings.Contains(s, "sr1.") || strings.Contains(s, srv.APIToken) {
+	if strings.Contains(s, "sr1.") || strings.Contains(s, srv.Credentials().APIToken) {
 		t.Error("output shows the signed request or the token")
 	}
 }

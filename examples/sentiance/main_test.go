@@ -60,7 +60,7 @@ func TestRun_WithKey(t *testing.T) {
 		!strings.Contains(got, "SDK platform URL: https://api.p15.sentiance.com\n") {
 		t.Errorf("unexpected output:\n%s", got)
 	}
-	if n := srv.Calls(sentiancetest.RouteAuthCode); n != 2 {
+	if n := srv.Calls(sentiancetest.RouteCreateAuthCode); n != 2 {
 		t.Errorf("%d auth-code calls, want 2", n)
 	}
 	if strings.Contains(got, key) || hex64.MatchString(got) {
