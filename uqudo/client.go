@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sdkbroker/sdkbroker/internal/httpx"
@@ -26,12 +29,13 @@ const (
 
 // Credentials are the client id and secret from uqudo's Customer Portal.
 // String, GoString, Format and LogValue print the client id and
-// [REDACTED] for the secret.
+// [REDACTED] for the secret; JSON encoding leaves the secret out.
 type Credentials struct {
 	// ClientID identifies your account; it is also the aud of your results.
 	ClientID string
 	// ClientSecret is the secret; it is sent only to the token endpoint.
-	ClientSecret string
+	// It is left out of JSON encoding.
+	ClientSecret string `json:"-"`
 }
 
 // String returns the credentials with the secret redacted.
@@ -59,6 +63,8 @@ func redactedIfSet(s string) string {
 
 // Client calls uqudo's token, QR-session and info services with one cached
 // access token. It is safe for concurrent use. Call Close when done with it.
+// The zero Client is not usable (build one with [NewClient]); its methods
+// return an error rather than panic, and String prints "uqudo.Client{}".
 type Client struct {
 	creds      *Credentials
 	hc         *httpx.Client
@@ -67,6 +73,10 @@ type Client struct {
 	clock      func() time.Time
 	authURL    string
 	sessionURL string
+	apiURL     string
+	tokenPath  string // escaped URL path of the token request, for errors
+	closed     atomic.Bool
+	closeOnce  sync.Once
 }
 
 // Option configures a Client; see the With* functions. Options are applied
@@ -81,6 +91,8 @@ type config struct {
 	clock      func() time.Time // nil: time.Now
 	leeway     time.Duration
 	jwksMin    time.Duration
+	jwksEvery  time.Duration
+	maxAge     time.Duration
 }
 
 // WithAuthURL sets the base URL of the token service (default
@@ -101,8 +113,9 @@ func WithAPIURL(u string) Option {
 	return func(c *config) error { return setURL(&c.apiURL, "api_url", u) }
 }
 
-// WithBaseURL points all three services at one base URL, as served by the
-// uqudotest fake.
+// WithBaseURL points all three services (token, QR session, info API) at
+// one base URL, as served by the uqudotest fake or a proxy; a later
+// [WithAuthURL], [WithSessionURL] or [WithAPIURL] overrides one of them.
 func WithBaseURL(u string) Option {
 	return func(c *config) error {
 		if err := setURL(&c.authURL, "base_url", u); err != nil {
@@ -185,14 +198,42 @@ func WithLeeway(d time.Duration) Option {
 	}
 }
 
-// WithJWKSMinRefresh sets the least time between two JWKS downloads (default
-// [DefaultJWKSMinRefresh]); it must be positive.
+// WithJWKSMinRefresh sets the least time between two JWKS downloads
+// triggered by an unknown kid (default [DefaultJWKSMinRefresh]); it must be
+// positive. See [VerifierConfig].MinRefreshInterval.
 func WithJWKSMinRefresh(d time.Duration) Option {
 	return func(c *config) error {
 		if d <= 0 {
 			return invalid("jwks_min_refresh", "must be positive")
 		}
 		c.jwksMin = d
+		return nil
+	}
+}
+
+// WithJWKSRefreshInterval sets how long a downloaded JWKS is used before it
+// is downloaded again, dropping retired keys (default
+// [DefaultJWKSRefreshInterval]); it must be positive. See
+// [VerifierConfig].RefreshInterval.
+func WithJWKSRefreshInterval(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return invalid("jwks_refresh_interval", "must be positive")
+		}
+		c.jwksEvery = d
+		return nil
+	}
+}
+
+// WithMaxResultAge bounds the age (by iat) of a result that has no exp
+// (default [DefaultMaxResultAge]); it must be positive. See
+// [VerifierConfig].MaxAge.
+func WithMaxResultAge(d time.Duration) Option {
+	return func(c *config) error {
+		if d <= 0 {
+			return invalid("max_result_age", "must be positive")
+		}
+		c.maxAge = d
 		return nil
 	}
 }
@@ -228,9 +269,14 @@ func NewClient(creds Credentials, opts ...Option) (*Client, error) {
 	}
 	verifier, err := newVerifier(hc, cfg.apiURL, jwksPath, VerifierConfig{
 		Audience: creds.ClientID, Leeway: cfg.leeway, Clock: cfg.clock, MinRefreshInterval: cfg.jwksMin,
+		RefreshInterval: cfg.jwksEvery, MaxAge: cfg.maxAge,
 	})
 	if err != nil {
 		return nil, err
+	}
+	authBase, err := url.Parse(cfg.authURL)
+	if err != nil { // cannot happen: setURL checked it
+		return nil, invalid("auth_url", "is not a URL")
 	}
 	c := &Client{
 		creds:      &Credentials{ClientID: creds.ClientID, ClientSecret: creds.ClientSecret},
@@ -239,6 +285,8 @@ func NewClient(creds Credentials, opts ...Option) (*Client, error) {
 		clock:      cfg.clock,
 		authURL:    cfg.authURL,
 		sessionURL: cfg.sessionURL,
+		apiURL:     cfg.apiURL,
+		tokenPath:  authBase.EscapedPath() + tokenRoute,
 	}
 	cacheOpts := []tokencache.Option{tokencache.WithNegativeTTL(TokenFailureBackoff), tokencache.WithMaxEntries(1)}
 	if cfg.clock != nil { // without one the cache reads the monotonic clock itself
@@ -248,6 +296,7 @@ func NewClient(creds Credentials, opts ...Option) (*Client, error) {
 	}
 	c.tokens, err = tokencache.New(c.fetchToken, cacheOpts...)
 	if err != nil {
+		verifier.Close()
 		return nil, err
 	}
 	return c, nil
@@ -255,17 +304,62 @@ func NewClient(creds Credentials, opts ...Option) (*Client, error) {
 
 // Verifier returns the client's result verifier (JWKS from the API URL, aud
 // = the client id), to verify webhook payloads and SDK results with the same
-// cached keys.
-func (c *Client) Verifier() *Verifier { return c.verifier }
+// cached keys. [Client.Close] closes it too. It is nil for a zero Client.
+func (c *Client) Verifier() *Verifier {
+	if c == nil {
+		return nil
+	}
+	return c.verifier
+}
 
-// Close cancels the token cache's fetches and background refreshes and waits
-// for them to end. Calls after Close still use a cached token but fail when
-// they need a new one. A JWKS download under way (at most one) is not
-// cancelled; it ends on its own within 30 s.
-func (c *Client) Close() { c.tokens.Close() }
+// BaseURL returns the base URL of the info API, which serves results and
+// the JWKS ([DefaultAPIURL] unless [WithAPIURL] or [WithBaseURL] changed
+// it), ending in "/". The token and QR-session services have their own base
+// URLs ([WithAuthURL], [WithSessionURL]). It is "" for a zero Client.
+func (c *Client) BaseURL() string {
+	if c == nil {
+		return ""
+	}
+	return c.apiURL
+}
+
+// ErrClosed reports a call made after [Client.Close] or [Verifier.Close].
+var ErrClosed = errors.New("uqudo: client closed")
+
+// Close releases what the client owns: it cancels the access-token request
+// and background refresh under way, and the verifier's JWKS download, and
+// waits for them to end. Every call made after Close fails at once with an
+// error matching [ErrClosed], without a network call. Close is safe to call
+// more than once, concurrently, and on a nil or zero Client.
+func (c *Client) Close() {
+	if c == nil {
+		return
+	}
+	c.closeOnce.Do(func() {
+		c.closed.Store(true)
+		if c.tokens != nil {
+			c.tokens.Close()
+		}
+		c.verifier.Close()
+	})
+}
+
+// usable reports why c cannot make a call, if it cannot.
+func (c *Client) usable() error {
+	switch {
+	case c == nil || c.tokens == nil:
+		return invalid("client", "is not built by NewClient")
+	case c.closed.Load():
+		return ErrClosed
+	}
+	return nil
+}
 
 // String describes the client without its secret or token.
 func (c *Client) String() string {
+	if c == nil || c.creds == nil {
+		return "uqudo.Client{}"
+	}
 	return fmt.Sprintf("uqudo.Client{ClientID: %q}", c.creds.ClientID)
 }
 
@@ -277,16 +371,40 @@ func (c *Client) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(c.String())
 
 // LogValue logs the client id only.
 func (c *Client) LogValue() slog.Value {
+	if c == nil || c.creds == nil {
+		return slog.GroupValue()
+	}
 	return slog.GroupValue(slog.String("client_id", c.creds.ClientID))
+}
+
+// token returns the cached access token, waiting for the shared request
+// when there is none. The caller's context ending while it waits gives a
+// [*TransportError] naming the token request.
+func (c *Client) token(ctx context.Context) (*AccessToken, error) {
+	tok, err := c.tokens.Get(ctx, struct{}{})
+	if err == nil {
+		return tok, nil
+	}
+	var te *TransportError
+	if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) && !errors.As(err, &te) {
+		return nil, &TransportError{Vendor: vendor, Method: http.MethodPost, Path: c.tokenPath, Err: err}
+	}
+	if errors.Is(err, tokencache.ErrClosed) {
+		return nil, fmt.Errorf("%w: %w", ErrClosed, err)
+	}
+	return nil, err
 }
 
 // do sends req with the cached access token; on a 401 it drops that token
 // and sends req once more with a fresh one. The second 401 is returned.
 func (c *Client) do(ctx context.Context, req *httpx.Request, out any) error {
+	if err := c.usable(); err != nil {
+		return err
+	}
 	if ctx == nil {
 		return invalid("ctx", "is nil")
 	}
-	tok, err := c.tokens.Get(ctx, struct{}{})
+	tok, err := c.token(ctx)
 	if err != nil {
 		return err
 	}
@@ -296,7 +414,7 @@ func (c *Client) do(ctx context.Context, req *httpx.Request, out any) error {
 		return err
 	}
 	c.tokens.InvalidateIf(struct{}{}, func(cur *AccessToken) bool { return cur == tok })
-	fresh, err := c.tokens.Get(ctx, struct{}{})
+	fresh, err := c.token(ctx)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,10 @@
 package uqudo_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,33 +15,23 @@ import (
 	"github.com/sdkbroker/sdkbroker/uqudo/uqudotest"
 )
 
-// The QR payload of uqudo's documentation: one passport, its chip read when
-// the phone supports NFC, face match levels, an RDC background check and
-// facial recognition.
-func ExampleSessionData_Encode() {
-	data := uqudo.SessionData{
-		Documents: []uqudo.Document{{
-			DocumentType: uqudo.DocumentTypePassport,
-			Reading: &uqudo.Reading{
-				Enabled:                   true,
-				IsForceReadingIfSupported: true,
-				TimeoutInSeconds:          uqudo.Int(uqudo.NoTimeout),
-			},
-			FaceScanMinimumMatchLevel: 2,
-			FaceReadMinimumMatchLevel: 3,
-		}},
-		GeneralConfig:   &uqudo.GeneralConfig{SecureWindowsEnabled: uqudo.Bool(true)},
-		BackgroundCheck: &uqudo.BackgroundCheck{Enabled: true, CheckType: uqudo.BackgroundCheckRDC},
-		FacialRecognition: &uqudo.FacialRecognition{
-			Enabled: true, ScanMinimumMatchLevel: 2, ReadMinimumMatchLevel: 3, MaxAttempts: 3,
-		},
-	}
-	encoded, err := data.Encode()
+// The QR payload of uqudo's documentation, from NewSessionData: one
+// passport, every field sent explicitly; then the chip read when the phone
+// supports NFC and facial recognition turned on.
+func ExampleNewSessionData() {
+	data := uqudo.NewSessionData(uqudo.DocumentTypePassport)
+	data.Documents[0].Reading.Enabled = true
+	data.Documents[0].Reading.IsForceReadingIfSupported = true
+	data.FacialRecognition.Enabled = true
+	encoded, err := data.Encode() // base64 of the JSON, for CreateSession
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(encoded)
+	raw, _ := base64.StdEncoding.DecodeString(encoded)
+	var pretty bytes.Buffer
+	_ = json.Indent(&pretty, raw, "", "  ")
+	fmt.Println(pretty.String())
 
 	decoded, err := uqudo.DecodeSessionData(encoded)
 	if err != nil {
@@ -47,7 +40,45 @@ func ExampleSessionData_Encode() {
 	}
 	fmt.Println(decoded.Documents[0].DocumentType, decoded.BackgroundCheck.CheckType)
 	// Output:
-	// eyJkb2N1bWVudHMiOlt7ImRvY3VtZW50VHlwZSI6IlBBU1NQT1JUIiwicmVhZGluZyI6eyJlbmFibGVkIjp0cnVlLCJpc0ZvcmNlUmVhZGluZ0lmU3VwcG9ydGVkIjp0cnVlLCJ0aW1lb3V0SW5TZWNvbmRzIjotMX0sImZhY2VTY2FuTWluaW11bU1hdGNoTGV2ZWwiOjIsImZhY2VSZWFkTWluaW11bU1hdGNoTGV2ZWwiOjN9XSwiZ2VuZXJhbENvbmZpZyI6eyJzZWN1cmVXaW5kb3dzRW5hYmxlZCI6dHJ1ZX0sImJhY2tncm91bmRDaGVjayI6eyJlbmFibGVkIjp0cnVlLCJjaGVja1R5cGUiOiJSREMifSwiZmFjaWFsUmVjb2duaXRpb24iOnsiZW5hYmxlZCI6dHJ1ZSwic2Nhbk1pbmltdW1NYXRjaExldmVsIjoyLCJyZWFkTWluaW11bU1hdGNoTGV2ZWwiOjMsIm1heEF0dGVtcHRzIjozfX0=
+	// {
+	//   "documents": [
+	//     {
+	//       "documentType": "PASSPORT",
+	//       "reading": {
+	//         "enabled": true,
+	//         "isForceReading": false,
+	//         "isForceReadingIfSupported": true,
+	//         "timeoutInSeconds": -1
+	//       },
+	//       "isExpiredDocumentAllowed": false,
+	//       "isFrontSideReviewEnabled": false,
+	//       "isBackSideReviewEnabled": false,
+	//       "isUploadEnabled": false,
+	//       "isHelpPageDisabled": false,
+	//       "faceScanMinimumMatchLevel": 2,
+	//       "faceReadMinimumMatchLevel": 3
+	//     }
+	//   ],
+	//   "generalConfig": {
+	//     "secureWindowsEnabled": true,
+	//     "userIdentifier": null,
+	//     "returnDataForIncompleteSession": false
+	//   },
+	//   "backgroundCheck": {
+	//     "enabled": false,
+	//     "checkType": "RDC",
+	//     "disableConsent": false,
+	//     "enableMonitoring": false,
+	//     "skipView": false
+	//   },
+	//   "facialRecognition": {
+	//     "enabled": true,
+	//     "isEnrollFace": false,
+	//     "scanMinimumMatchLevel": 2,
+	//     "readMinimumMatchLevel": 3,
+	//     "maxAttempts": 3
+	//   }
+	// }
 	// PASSPORT RDC
 }
 
@@ -149,8 +180,9 @@ func ExampleNewWebhookHandler() {
 		return
 	}
 
-	handler := uqudo.NewWebhookHandler(client.Verifier(), uqudo.WebhookOptions{
-		Header: "X-Webhook-Token", HeaderValue: "configured-in-the-portal",
+	handler, err := uqudo.NewWebhookHandler(uqudo.WebhookConfig{
+		Verifier: client.Verifier(),
+		Header:   "X-Webhook-Token", HeaderValue: "configured-in-the-portal",
 		Expect: func(_ context.Context, sessionID string) (uqudo.VerifyOptions, error) {
 			if sessionID != session.ID { // look it up in your database
 				return uqudo.VerifyOptions{}, errors.New("not one of ours")
@@ -158,9 +190,15 @@ func ExampleNewWebhookHandler() {
 			return uqudo.VerifyOptions{SessionID: sessionID}, nil
 		},
 	}, func(_ context.Context, r *uqudo.Result) error {
+		// r.SessionID is the session id stored above: it names the user
+		// (with sdkbroker's broker: b.Owner(ctx, broker.Uqudo, r.SessionID)).
 		fmt.Println("result received for", len(r.Documents), "document(s)")
 		return nil
 	})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	hook := httptest.NewServer(handler)
 	defer hook.Close()
 

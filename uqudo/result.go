@@ -2,8 +2,12 @@ package uqudo
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/go-jose/go-jose/v4/jwt"
@@ -144,30 +148,78 @@ func nullToNil(m json.RawMessage) json.RawMessage {
 
 // Info fetches the result of a QR session (GET {API URL}/api/v1/info/{sessionID},
 // answered as application/jwt), verifies it with the client's [Verifier]
-// (signature, jti == sessionID, aud == the client id, exp/nbf) and returns it.
-// A session without a result yet, or purged, is [ErrNotFound]. To check a
-// nonce, compare Result.Nonce or verify a webhook with [VerifyOptions.Nonce].
+// (signature, jti == sessionID, aud == the client id, exp/nbf/iat) and
+// returns it. A session without a result yet, or purged, is [ErrNotFound].
+// A 200 whose body is not a whole compact JWS (empty, an HTML page, cut
+// short) is a [*DecodeError] matching [ErrMalformedResponse], its kind
+// ([ErrEmptyBody], [ErrNotJSON] for a body that is not a JWS at all,
+// [ErrTruncatedJSON] for a JWS cut short) and [ErrMalformedResult]. A whole
+// JWS that fails verification matches [ErrInvalidResult] and its specific
+// error, as with [Verifier.Verify]. To check a nonce, compare Result.Nonce or
+// verify a webhook with [VerifyOptions.Nonce].
 //
 // Docs: https://docs.uqudo.com/docs/kyc/uqudo-api/info
 func (c *Client) Info(ctx context.Context, sessionID string) (*Result, error) {
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
 	if err := checkID("session_id", sessionID); err != nil {
 		return nil, err
 	}
+	route := httpx.Path("api", "v1", "info", sessionID)
 	var jws string
 	err := c.do(ctx, &httpx.Request{
 		Method: http.MethodGet,
-		Path:   httpx.Path("api", "v1", "info", sessionID),
+		Path:   route,
 		Accept: "application/jwt",
 	}, &jws)
 	if err != nil {
 		return nil, err
 	}
-	return c.verifier.Verify(ctx, jws, VerifyOptions{SessionID: sessionID})
+	res, err := c.verifier.Verify(ctx, jws, VerifyOptions{SessionID: sessionID})
+	if err != nil && errors.Is(err, ErrMalformedResult) {
+		path := route
+		if u, perr := url.Parse(c.apiURL); perr == nil {
+			path = u.EscapedPath() + route
+		}
+		return nil, &DecodeError{Vendor: vendor, Method: http.MethodGet, Path: path, StatusCode: http.StatusOK,
+			Kind: infoDecodeKind(jws, err), Err: err}
+	}
+	return res, err
+}
+
+// infoDecodeKind names what is wrong with an Info body that is not a usable
+// compact JWS (verr is the verification error).
+func infoDecodeKind(body string, verr error) error {
+	t := strings.TrimSpace(body)
+	switch {
+	case t == "":
+		return ErrEmptyBody
+	case strings.ContainsFunc(t, func(r rune) bool {
+		return r != '.' && r != '-' && r != '_' && (r < '0' || r > '9') && (r < 'a' || r > 'z') && (r < 'A' || r > 'Z')
+	}):
+		return ErrNotJSON // an HTML page, JSON, text: not a compact JWS at all
+	case errors.Is(verr, errSignatureLength):
+		return ErrTruncatedJSON
+	}
+	parts := strings.Split(t, ".")
+	if len(parts) != 3 {
+		return ErrTruncatedJSON
+	}
+	for _, p := range parts {
+		if _, err := base64.RawURLEncoding.DecodeString(p); p == "" || err != nil {
+			return ErrTruncatedJSON
+		}
+	}
+	return ErrMalformedResponse
 }
 
 // DeleteInfo purges the cached result of a session without waiting for its
 // automatic deletion (DELETE {API URL}/api/v1/info/{sessionID}; 204).
 func (c *Client) DeleteInfo(ctx context.Context, sessionID string) error {
+	if err := c.usable(); err != nil {
+		return err
+	}
 	if err := checkID("session_id", sessionID); err != nil {
 		return err
 	}

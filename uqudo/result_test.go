@@ -2,7 +2,9 @@ package uqudo_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,7 +21,7 @@ import (
 func infoMock(t *testing.T) (*httpmock.MockTransport, *uqudotest.Fake, *uqudo.Client) {
 	t.Helper()
 	mt := newMock(t)
-	fake := uqudotest.New(uqudotest.WithCredentials(testClientID, testSecret))
+	fake := uqudotest.New(uqudotest.WithClientCredentials(testClientID, testSecret))
 	mt.RegisterResponder(http.MethodGet, apiBase+"api/.well-known/jwks.json", fake.Responder())
 	return mt, fake, mockClient(t, mt)
 }
@@ -57,8 +59,6 @@ func TestClient_Info_Rejected(t *testing.T) {
 	}{
 		"other session": {otherSession, uqudo.ErrSessionMismatch},
 		"forged":        {forged, uqudo.ErrBadSignature},
-		"not a JWS":     {"<html>hi</html>", uqudo.ErrMalformedResult},
-		"empty":         {"", uqudo.ErrMalformedResult},
 	} {
 		t.Run(name, func(t *testing.T) {
 			mt.RegisterResponder(http.MethodGet, apiBase+"api/v1/info/"+sid, httpmock.NewStringResponder(200, tc.body))
@@ -66,8 +66,61 @@ func TestClient_Info_Rejected(t *testing.T) {
 			require.Nil(t, res)
 			require.ErrorIs(t, err, tc.want)
 			require.ErrorIs(t, err, uqudo.ErrInvalidResult)
+			var de *uqudo.DecodeError
+			assert.False(t, errors.As(err, &de), "a whole JWS that fails verification is not a decode error")
+			assert.False(t, errors.Is(err, uqudo.ErrMalformedResponse))
 		})
 	}
+}
+
+// Issue 11 item 10: a 200 whose body is not a whole JWS (empty, an HTML
+// page, cut short) is a *DecodeError matching ErrMalformedResponse and its
+// specific kind, as the README promises; ErrMalformedResult still matches.
+func TestClient_Info_MalformedBody(t *testing.T) {
+	mt, fake, c := infoMock(t)
+	good, err := fake.SignResult(uqudotest.ResultClaims{SessionID: sid})
+	require.NoError(t, err)
+	dots := strings.Index(good, ".") + 1 + strings.Index(good[strings.Index(good, ".")+1:], ".")
+	cases := map[string]struct {
+		body string
+		kind error
+	}{
+		"empty":                {"", uqudo.ErrEmptyBody},
+		"blank":                {" \n ", uqudo.ErrEmptyBody},
+		"HTML page":            {"<html><body>Maintenance. Back soon.</body></html>", uqudo.ErrNotJSON},
+		"JSON":                 {`{"error":"oops"}`, uqudo.ErrNotJSON},
+		"cut in the signature": {good[:len(good)-10], uqudo.ErrTruncatedJSON},
+		"cut by 1":             {good[:len(good)-1], uqudo.ErrTruncatedJSON},
+		"cut by 2":             {good[:len(good)-2], uqudo.ErrTruncatedJSON},
+		"cut by 3":             {good[:len(good)-3], uqudo.ErrTruncatedJSON},
+		"no signature":         {good[:dots+1], uqudo.ErrTruncatedJSON},
+		"cut in the payload":   {good[:dots-20], uqudo.ErrTruncatedJSON},
+		"header only":          {good[:strings.Index(good, ".")], uqudo.ErrTruncatedJSON},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			mt.RegisterResponder(http.MethodGet, apiBase+"api/v1/info/"+sid, httpmock.NewStringResponder(200, tc.body))
+			res, err := c.Info(context.Background(), sid)
+			require.Nil(t, res)
+			var de *uqudo.DecodeError
+			require.ErrorAs(t, err, &de)
+			assert.Equal(t, tc.kind, de.Kind)
+			assert.Equal(t, http.MethodGet, de.Method)
+			assert.Equal(t, "/i/api/v1/info/"+sid, de.Path)
+			assert.Equal(t, http.StatusOK, de.StatusCode)
+			require.ErrorIs(t, err, uqudo.ErrMalformedResponse)
+			require.ErrorIs(t, err, tc.kind)
+			require.ErrorIs(t, err, uqudo.ErrMalformedResult)
+			assert.False(t, uqudo.IsRetryable(err))
+			if len(tc.body) > 20 {
+				assert.NotContains(t, err.Error(), tc.body[len(tc.body)-20:], "no JWS in the message")
+			}
+		})
+	}
+	// The whole JWS verifies.
+	mt.RegisterResponder(http.MethodGet, apiBase+"api/v1/info/"+sid, httpmock.NewStringResponder(200, good))
+	_, err = c.Info(context.Background(), sid)
+	require.NoError(t, err)
 }
 
 func TestClient_Info_Errors(t *testing.T) {

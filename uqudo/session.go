@@ -81,6 +81,9 @@ func (r *sessionResponse) ValidateResponse() error {
 //
 // Docs: https://docs.uqudo.com/docs/kyc/qr-code-app/create-a-session
 func (c *Client) CreateSession(ctx context.Context, data SessionInput) (*Session, error) {
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
 	if p, ok := data.(*SessionData); data == nil || (ok && p == nil) {
 		return nil, invalid("data", "is nil")
 	}
@@ -110,6 +113,9 @@ func (c *Client) CreateSession(ctx context.Context, data SessionInput) (*Session
 // URL}/api/v1/session/{qrCodeText}). uqudo answers 204; an unknown session is
 // [ErrNotFound].
 func (c *Client) DeleteSession(ctx context.Context, qrCodeText string) error {
+	if err := c.usable(); err != nil {
+		return err
+	}
 	if err := checkID("qr_code_text", qrCodeText); err != nil {
 		return err
 	}

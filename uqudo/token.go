@@ -63,16 +63,22 @@ func (t AccessToken) LogValue() slog.Value {
 //
 // Docs: https://docs.uqudo.com/docs/kyc/uqudo-api/authorisation
 func (c *Client) AccessToken(ctx context.Context) (*AccessToken, error) {
+	if err := c.usable(); err != nil {
+		return nil, err
+	}
 	if ctx == nil {
 		return nil, invalid("ctx", "is nil")
 	}
-	tok, err := c.tokens.Get(ctx, struct{}{})
+	tok, err := c.token(ctx)
 	if err != nil {
 		return nil, err
 	}
 	cp := *tok
 	return &cp, nil
 }
+
+// tokenRoute is the token endpoint, relative to the auth base URL.
+const tokenRoute = "api/oauth/token"
 
 // tokenResponse is the token endpoint's answer.
 type tokenResponse struct {
@@ -119,7 +125,7 @@ func (c *Client) fetchToken(ctx context.Context, _ struct{}) (*AccessToken, toke
 	_, err := c.hc.Do(ctx, &httpx.Request{
 		Method:  http.MethodPost,
 		BaseURL: c.authURL,
-		Path:    httpx.Path("api", "oauth", "token"),
+		Path:    tokenRoute,
 		Form: url.Values{
 			"grant_type":    {"client_credentials"},
 			"client_id":     {c.creds.ClientID},

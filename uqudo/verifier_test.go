@@ -52,6 +52,7 @@ func newVerifier(t *testing.T, clock *fakeClock, cfg uqudo.VerifierConfig) (*uqu
 	cfg.Retry = &uqudo.RetryPolicy{MaxRetries: 2, MinWait: time.Millisecond, MaxWait: 2 * time.Millisecond}
 	v, err := uqudo.NewVerifier(cfg)
 	require.NoError(t, err)
+	t.Cleanup(v.Close)
 	return srv, v
 }
 
@@ -163,7 +164,6 @@ func TestVerifier_Rejections(t *testing.T) {
 	}{
 		{"forged signature", forged, uqudo.VerifyOptions{SessionID: sid}, uqudo.ErrBadSignature},
 		{"tampered payload", tampered, uqudo.VerifyOptions{SessionID: "00000000-0000-4000-8000-000000000000"}, uqudo.ErrBadSignature},
-		{"wrong kid", unknownKid, uqudo.VerifyOptions{SessionID: sid}, uqudo.ErrUnknownKey},
 		{"no kid", header(`{"alg":"RS256"}`) + "." + parts[2], uqudo.VerifyOptions{SessionID: sid}, uqudo.ErrUnknownKey},
 		{"alg none", header(`{"alg":"none","kid":"`+srv.KeyID()+`"}`) + ".", uqudo.VerifyOptions{SessionID: sid}, uqudo.ErrUnsupportedAlgorithm},
 		{"alg none, signature kept", header(`{"alg":"none","kid":"`+srv.KeyID()+`"}`) + "." + parts[2], uqudo.VerifyOptions{SessionID: sid}, uqudo.ErrUnsupportedAlgorithm},
@@ -203,6 +203,15 @@ func TestVerifier_Rejections(t *testing.T) {
 	assert.Equal(t, sid, res.SessionID)
 	_, err = v.Verify(context.Background(), valid, uqudo.VerifyOptions{})
 	require.ErrorIs(t, err, uqudo.ErrInvalidInput)
+
+	// A kid missing from the JWKS downloaded moments ago: try later. Once
+	// the interval has passed, a new download settles it: unknown key.
+	_, err = v.Verify(context.Background(), unknownKid, uqudo.VerifyOptions{SessionID: sid})
+	requireTryLater(t, err)
+	clock.Advance(uqudo.DefaultJWKSMinRefresh)
+	_, err = v.Verify(context.Background(), unknownKid, uqudo.VerifyOptions{SessionID: sid})
+	require.ErrorIs(t, err, uqudo.ErrUnknownKey)
+	require.ErrorIs(t, err, uqudo.ErrInvalidResult)
 }
 
 func mustB64(t *testing.T, s string) []byte {
@@ -222,8 +231,9 @@ func TestVerifier_NoAudienceConfigured(t *testing.T) {
 	require.NoError(t, err)
 }
 
-// The JWKS is downloaded again only for an unknown kid, at most once per
-// MinRefreshInterval.
+// The JWKS is downloaded again for an unknown kid at most once per
+// MinRefreshInterval; within it an unknown kid is "try again later"
+// (retryable ErrJWKSUnavailable), never a permanent ErrUnknownKey.
 func TestVerifier_JWKSRefresh(t *testing.T) {
 	clock := newClock()
 	srv, v := newVerifier(t, clock, uqudo.VerifierConfig{})
@@ -234,13 +244,14 @@ func TestVerifier_JWKSRefresh(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, srv.Calls(uqudotest.RouteJWKS))
 
-	// An unknown kid right away: refresh is rate-limited, so no download.
+	// A new kid right away: no download (rate limit), and a retryable
+	// refusal rather than an invalid result.
 	srv.RotateKey()
 	rotated, err := srv.SignResult(uqudotest.ResultClaims{SessionID: sid})
 	require.NoError(t, err)
 	for range 3 {
 		_, err = v.Verify(ctx, rotated, uqudo.VerifyOptions{SessionID: sid})
-		require.ErrorIs(t, err, uqudo.ErrUnknownKey)
+		requireTryLater(t, err)
 	}
 	assert.Equal(t, 1, srv.Calls(uqudotest.RouteJWKS))
 
@@ -252,13 +263,16 @@ func TestVerifier_JWKSRefresh(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 2, srv.Calls(uqudotest.RouteJWKS))
 
-	// A kid that is nowhere: one download per interval, then ErrUnknownKey.
+	// A kid that is nowhere: one download, then ErrUnknownKey; within the
+	// interval, try later without a download.
 	bogus, err := uqudotest.SignPayload(attackerKey(), "bogus", claimsJSON(t, clock, sid))
 	require.NoError(t, err)
 	clock.Advance(uqudo.DefaultJWKSMinRefresh)
-	for range 5 {
+	_, err = v.Verify(ctx, bogus, uqudo.VerifyOptions{SessionID: sid})
+	require.ErrorIs(t, err, uqudo.ErrUnknownKey)
+	for range 4 {
 		_, err = v.Verify(ctx, bogus, uqudo.VerifyOptions{SessionID: sid})
-		require.ErrorIs(t, err, uqudo.ErrUnknownKey)
+		requireTryLater(t, err)
 	}
 	assert.Equal(t, 3, srv.Calls(uqudotest.RouteJWKS))
 
@@ -268,8 +282,23 @@ func TestVerifier_JWKSRefresh(t *testing.T) {
 	_, err = v.Verify(ctx, bogus, uqudo.VerifyOptions{SessionID: sid}) // triggers the download
 	require.ErrorIs(t, err, uqudo.ErrUnknownKey)
 	_, err = v.Verify(ctx, first, uqudo.VerifyOptions{SessionID: sid})
+	requireTryLater(t, err)
+	clock.Advance(uqudo.DefaultJWKSMinRefresh)
+	_, err = v.Verify(ctx, first, uqudo.VerifyOptions{SessionID: sid})
 	require.ErrorIs(t, err, uqudo.ErrUnknownKey)
-	assert.Equal(t, 4, srv.Calls(uqudotest.RouteJWKS))
+	_, err = v.Verify(ctx, rotated, uqudo.VerifyOptions{SessionID: sid})
+	require.NoError(t, err)
+	assert.Equal(t, 5, srv.Calls(uqudotest.RouteJWKS))
+}
+
+// requireTryLater checks the refusal of a kid too new to look up yet: it
+// matches ErrJWKSUnavailable, is retryable and is not an invalid result.
+func requireTryLater(t *testing.T, err error) {
+	t.Helper()
+	require.ErrorIs(t, err, uqudo.ErrJWKSUnavailable)
+	assert.False(t, errors.Is(err, uqudo.ErrInvalidResult), "not an invalid result: %v", err)
+	assert.False(t, errors.Is(err, uqudo.ErrUnknownKey))
+	assert.True(t, uqudo.IsRetryable(err), "retryable: %v", err)
 }
 
 // Concurrent verifications share one JWKS download.
@@ -291,34 +320,44 @@ func TestVerifier_ConcurrentSharesDownload(t *testing.T) {
 	assert.Equal(t, 1, srv.Calls(uqudotest.RouteJWKS))
 }
 
-// A JWKS outage is ErrJWKSUnavailable (retryable), not an invalid result.
+// A JWKS outage is ErrJWKSUnavailable (retryable), not an invalid result;
+// after it, the next verification tries again after a short backoff, not
+// after a minute.
 func TestVerifier_JWKSUnavailable(t *testing.T) {
 	clock := newClock()
 	srv, v := newVerifier(t, clock, uqudo.VerifierConfig{})
 	jws, err := srv.SignResult(uqudotest.ResultClaims{SessionID: sid})
 	require.NoError(t, err)
-	srv.FailNextOn(uqudotest.RouteJWKS, 10, http.StatusServiceUnavailable)
-	srv.SetRetryAfter(0)
+	srv.FailNext(6, uqudotest.Failure{Route: uqudotest.RouteJWKS, Status: http.StatusServiceUnavailable}) // two downloads of 3 attempts
 	_, err = v.Verify(context.Background(), jws, uqudo.VerifyOptions{SessionID: sid})
 	require.ErrorIs(t, err, uqudo.ErrJWKSUnavailable)
 	require.ErrorIs(t, err, uqudo.ErrServer)
 	assert.False(t, errors.Is(err, uqudo.ErrInvalidResult))
 	assert.True(t, uqudo.IsRetryable(err))
 	calls := srv.Calls(uqudotest.RouteJWKS)
+	assert.Equal(t, 3, calls, "one download: the first attempt and its 2 retries")
 
-	// Within the interval the failure is remembered, without a download.
+	// Within the backoff the failure is remembered, without a download.
 	_, err = v.Verify(context.Background(), jws, uqudo.VerifyOptions{SessionID: sid})
 	require.ErrorIs(t, err, uqudo.ErrJWKSUnavailable)
+	require.ErrorIs(t, err, uqudo.ErrServer)
 	assert.Equal(t, calls, srv.Calls(uqudotest.RouteJWKS))
 
-	clock.Advance(uqudo.DefaultJWKSMinRefresh)
-	srv.FailNextOn(uqudotest.RouteJWKS, 0, 0)
-	for srv.Calls(uqudotest.RouteJWKS) < 10 { // use up the injected failures
-		_, _ = v.Verify(context.Background(), jws, uqudo.VerifyOptions{SessionID: sid})
-		clock.Advance(uqudo.DefaultJWKSMinRefresh)
-	}
+	// One second later (not a minute) the next verification tries again.
+	clock.Advance(time.Second)
 	_, err = v.Verify(context.Background(), jws, uqudo.VerifyOptions{SessionID: sid})
-	require.NoError(t, err)
+	require.ErrorIs(t, err, uqudo.ErrJWKSUnavailable)
+	assert.Equal(t, calls+3, srv.Calls(uqudotest.RouteJWKS))
+
+	// The backoff doubles: 1 s is not enough now, 2 s is.
+	clock.Advance(time.Second)
+	_, err = v.Verify(context.Background(), jws, uqudo.VerifyOptions{SessionID: sid})
+	require.ErrorIs(t, err, uqudo.ErrJWKSUnavailable)
+	assert.Equal(t, calls+3, srv.Calls(uqudotest.RouteJWKS))
+	clock.Advance(time.Second)
+	_, err = v.Verify(context.Background(), jws, uqudo.VerifyOptions{SessionID: sid})
+	require.NoError(t, err, "the injected failures are used up: the download succeeds")
+	assert.Equal(t, calls+4, srv.Calls(uqudotest.RouteJWKS))
 }
 
 func TestVerifier_ContextCanceled(t *testing.T) {
@@ -333,12 +372,19 @@ func TestVerifier_ContextCanceled(t *testing.T) {
 	})
 	v, err := uqudo.NewVerifier(uqudo.VerifierConfig{JWKSURL: "https://id.uqudo.test/api/.well-known/jwks.json", HTTPClient: &http.Client{Transport: mt}})
 	require.NoError(t, err)
+	t.Cleanup(v.Close)
 	jws, err := fake.SignResult(uqudotest.ResultClaims{SessionID: sid})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	_, err = v.Verify(ctx, jws, uqudo.VerifyOptions{SessionID: sid})
 	require.ErrorIs(t, err, context.Canceled)
+	require.ErrorIs(t, err, uqudo.ErrJWKSUnavailable)
+	var te *uqudo.TransportError
+	require.ErrorAs(t, err, &te, "the wait is reported like any transport failure")
+	assert.Equal(t, http.MethodGet, te.Method)
+	assert.Equal(t, "/api/.well-known/jwks.json", te.Path)
+	assert.False(t, te.Sent)
 	close(release)
 	// The shared download went on and its keys serve the next caller.
 	require.Eventually(t, func() bool {
@@ -375,6 +421,7 @@ func TestVerifier_JWKSKeyFilter(t *testing.T) {
 	clock := newClock()
 	v, err := uqudo.NewVerifier(uqudo.VerifierConfig{JWKSURL: ts.URL + "/keys.json", Clock: clock.Now})
 	require.NoError(t, err)
+	defer v.Close()
 	for kid, want := range map[string]error{
 		"good": nil, "bare": nil,
 		"oct": uqudo.ErrUnknownKey, "ec": uqudo.ErrUnknownKey, "small": uqudo.ErrUnknownKey,
@@ -397,14 +444,17 @@ func TestVerifier_JWKSKeyFilter(t *testing.T) {
 
 func TestNewVerifier_Validation(t *testing.T) {
 	for name, cfg := range map[string]uqudo.VerifierConfig{
-		"relative url":     {JWKSURL: "/jwks.json"},
-		"ftp url":          {JWKSURL: "ftp://x/jwks.json"},
-		"directory url":    {JWKSURL: "https://x/keys/"},
-		"no path":          {JWKSURL: "https://x"},
-		"query":            {JWKSURL: "https://x/jwks.json?a=1"},
-		"negative leeway":  {Leeway: -time.Second},
-		"negative refresh": {MinRefreshInterval: -time.Second},
-		"bad retry":        {Retry: &uqudo.RetryPolicy{MaxRetries: -1}},
+		"relative url":       {JWKSURL: "/jwks.json"},
+		"ftp url":            {JWKSURL: "ftp://x/jwks.json"},
+		"directory url":      {JWKSURL: "https://x/keys/"},
+		"no path":            {JWKSURL: "https://x"},
+		"query":              {JWKSURL: "https://x/jwks.json?a=1"},
+		"negative leeway":    {Leeway: -time.Second},
+		"negative refresh":   {MinRefreshInterval: -time.Second},
+		"negative interval":  {RefreshInterval: -time.Second},
+		"negative max age":   {MaxAge: -time.Second},
+		"credentials in url": {JWKSURL: "https://u:p@x/jwks.json"},
+		"bad retry":          {Retry: &uqudo.RetryPolicy{MaxRetries: -1}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			v, err := uqudo.NewVerifier(cfg)
@@ -415,6 +465,7 @@ func TestNewVerifier_Validation(t *testing.T) {
 	v, err := uqudo.NewVerifier(uqudo.VerifierConfig{})
 	require.NoError(t, err)
 	require.NotNil(t, v)
+	v.Close()
 }
 
 // FuzzVerify: no input panics, and nothing but the genuine result for the
@@ -430,6 +481,7 @@ func FuzzVerify(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	f.Cleanup(v.Close)
 	good, err := fake.SignResult(uqudotest.ResultClaims{SessionID: sid})
 	if err != nil {
 		f.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,27 +16,142 @@ import (
 // DefaultWebhookMaxBody is the default body limit of the webhook handler.
 const DefaultWebhookMaxBody = 1 << 20
 
-// WebhookOptions configure [NewWebhookHandler]. uqudo signs the result but
-// not the request, so the JWS is what proves authenticity; Basic auth or a
-// custom header, as configured in uqudo's Customer Portal, are extra checks.
-type WebhookOptions struct {
-	// Username and Password, when Username is set, require this HTTP Basic
-	// auth (compared in constant time).
-	Username, Password string
-	// Header and HeaderValue, when Header is set, require this header with
-	// this value (compared in constant time).
-	Header, HeaderValue string
-	// MaxBodyBytes limits the request body (default [DefaultWebhookMaxBody]).
-	MaxBodyBytes int64
+// WebhookConfig configures [NewWebhookHandler]. uqudo signs the result but
+// not the request, so the JWS, checked by Verifier, is what proves
+// authenticity; Basic auth or a custom header, as configured in uqudo's
+// Customer Portal, are extra checks. Each check is either fully configured
+// or absent: a Password without a Username (or the reverse), or a Header
+// without a HeaderValue (or the reverse), is a configuration error, never
+// a check that lets every request through.
+//
+// Password and HeaderValue never print: String, GoString, Format (every
+// verb) and LogValue redact them, and JSON encoding leaves them out.
+type WebhookConfig struct {
+	// Verifier checks the result JWS; usually [Client.Verifier]. Required.
+	Verifier *Verifier `json:"-"`
+	// Username and Password, when set (both or neither), require this HTTP
+	// Basic auth, compared in constant time. Username must not contain ':'.
+	Username string
+	// Password is the Basic auth password. Secret: left out of JSON.
+	Password string `json:"-"`
+	// Header and HeaderValue, when set (both or neither), require this
+	// header with this value, compared in constant time.
+	Header string
+	// HeaderValue is the expected value of Header. Secret: left out of JSON.
+	HeaderValue string `json:"-"`
 	// Expect returns the expectations for the session a result claims (its
 	// signed jti): return VerifyOptions{SessionID: sessionID, Nonce: ...}
 	// for a session you created, or an error (such as [ErrSessionMismatch])
 	// for one you did not, which answers 401. Nil accepts every session id:
 	// the callback must then check Result.SessionID itself.
-	Expect func(ctx context.Context, sessionID string) (VerifyOptions, error)
-	// Logger, when set, receives one line per rejected request (the reason,
-	// never the body or a credential).
-	Logger *slog.Logger
+	Expect func(ctx context.Context, sessionID string) (VerifyOptions, error) `json:"-"`
+}
+
+// WebhookOptions is the former name of [WebhookConfig].
+//
+// Deprecated: use WebhookConfig.
+type WebhookOptions = WebhookConfig
+
+// Validate reports a configuration [NewWebhookHandler] refuses: a nil
+// Verifier, a half-configured Basic auth (Username without Password or the
+// reverse, or a Username with ':'), or a half-configured header check
+// (Header without HeaderValue or the reverse, or a Header that is not a
+// valid header name). The error is a [*ValidationError] that never
+// contains a secret.
+func (c WebhookConfig) Validate() error {
+	switch {
+	case c.Verifier == nil:
+		return invalid("verifier", "is nil")
+	case c.Password != "" && c.Username == "":
+		return invalid("username", "is empty while Password is set (Basic auth needs both)")
+	case c.Username != "" && c.Password == "":
+		return invalid("password", "is empty while Username is set (Basic auth needs both)")
+	case strings.ContainsRune(c.Username, ':'):
+		return invalid("username", "must not contain ':'")
+	case c.HeaderValue != "" && c.Header == "":
+		return invalid("header", "is empty while HeaderValue is set")
+	case c.Header != "" && c.HeaderValue == "":
+		return invalid("header_value", "is empty while Header is set")
+	case c.Header != "" && !validHeaderName(c.Header):
+		return invalid("header", "is not a valid HTTP header name")
+	}
+	return nil
+}
+
+// validHeaderName reports whether s is an RFC 9110 token.
+func validHeaderName(s string) bool {
+	for _, r := range s {
+		if r > 0x7e || r <= 0x20 || strings.ContainsRune(`"(),/:;<=>?@[\]{}`, r) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// String describes the configuration with Password and HeaderValue redacted.
+func (c WebhookConfig) String() string {
+	return fmt.Sprintf("uqudo.WebhookConfig{Verifier: %s, Username: %q, Password: %s, Header: %q, HeaderValue: %s, Expect: %s}",
+		setOrNil(c.Verifier != nil), c.Username, redactedIfSet(c.Password), c.Header, redactedIfSet(c.HeaderValue), setOrNil(c.Expect != nil))
+}
+
+// GoString is String, for %#v.
+func (c WebhookConfig) GoString() string { return c.String() }
+
+// Format prints String for every verb.
+func (c WebhookConfig) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(c.String())) }
+
+// LogValue logs the configuration with Password and HeaderValue redacted.
+func (c WebhookConfig) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.Bool("verifier", c.Verifier != nil),
+		slog.String("username", c.Username),
+		slog.String("password", redactedIfSet(c.Password)),
+		slog.String("header", c.Header),
+		slog.String("header_value", redactedIfSet(c.HeaderValue)),
+		slog.Bool("expect", c.Expect != nil),
+	)
+}
+
+func setOrNil(set bool) string {
+	if set {
+		return "set"
+	}
+	return "nil"
+}
+
+// WebhookOption configures [NewWebhookHandler]; see WithWebhookLogger and
+// WithWebhookMaxBodySize.
+type WebhookOption func(*webhookSettings) error
+
+type webhookSettings struct {
+	logger *slog.Logger
+	limit  int64
+}
+
+// WithWebhookLogger makes the handler log one line per rejected request or
+// failed callback: the status and the reason, never the body, the JWS or a
+// credential. A nil logger is an error.
+func WithWebhookLogger(l *slog.Logger) WebhookOption {
+	return func(s *webhookSettings) error {
+		if l == nil {
+			return invalid("logger", "is nil")
+		}
+		s.logger = l
+		return nil
+	}
+}
+
+// WithWebhookMaxBodySize limits the request body to n bytes (default
+// [DefaultWebhookMaxBody]); a larger one is refused with 413. n must be
+// positive.
+func WithWebhookMaxBodySize(n int64) WebhookOption {
+	return func(s *webhookSettings) error {
+		if n <= 0 {
+			return invalid("max_body_size", "must be positive")
+		}
+		s.limit = n
+		return nil
+	}
 }
 
 // webhookBody is the POST body uqudo sends.
@@ -44,45 +160,63 @@ type webhookBody struct {
 }
 
 // NewWebhookHandler returns the http.Handler for uqudo's result webhook: a
-// POST of {"jwsResult": "<JWS>"}. It checks the optional Basic auth or
-// header (401), the method (405), the body size (413) and shape (400),
-// verifies the JWS with v (an invalid result is 401; unavailable keys are
-// 503 so uqudo tries again), then calls fn with the verified result and
-// answers 200 only when fn returned nil (500 otherwise). A nil v or fn
-// gives a handler that answers 500.
-func NewWebhookHandler(v *Verifier, opts WebhookOptions, fn func(ctx context.Context, r *Result) error) http.Handler {
-	h := &webhookHandler{v: v, opts: opts, fn: fn, limit: opts.MaxBodyBytes}
-	if h.limit <= 0 {
-		h.limit = DefaultWebhookMaxBody
+// POST of {"jwsResult": "<JWS>"}. It checks the method (405), the
+// configured Basic auth or header (401), the body size (413) and shape
+// (400), verifies the JWS with cfg.Verifier (an invalid result is 401; keys
+// that cannot be used now, such as a failed JWKS download or a kid too new
+// to look up yet, are 503 so that uqudo delivers again), then calls fn with
+// the verified result and answers 200 only when fn returned nil. An error
+// from fn, or a panic in it (recovered), answers 500; the log line, if a
+// logger is set, never holds the body or the result.
+//
+// It returns an error matching [ErrInvalidInput] (a [*ValidationError]) for
+// a nil fn, a nil option, an invalid option or a configuration
+// [WebhookConfig.Validate] refuses.
+//
+// To attribute a result to its user: the Result's SessionID (the JWS jti)
+// is the session id you stored when you created the session. A backend
+// built on sdkbroker's broker (b, a *broker.Broker) asks it in fn:
+//
+//	userID, err := b.Owner(ctx, broker.Uqudo, result.SessionID)
+func NewWebhookHandler(cfg WebhookConfig, fn func(ctx context.Context, r *Result) error, opts ...WebhookOption) (http.Handler, error) {
+	if fn == nil {
+		return nil, invalid("callback", "is nil")
 	}
-	return h
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	st := webhookSettings{limit: DefaultWebhookMaxBody}
+	for _, opt := range opts {
+		if opt == nil {
+			return nil, invalid("option", "is nil")
+		}
+		if err := opt(&st); err != nil {
+			return nil, err
+		}
+	}
+	return &webhookHandler{cfg: cfg, fn: fn, st: st}, nil
 }
 
 type webhookHandler struct {
-	v     *Verifier
-	opts  WebhookOptions
-	fn    func(context.Context, *Result) error
-	limit int64
+	cfg WebhookConfig
+	fn  func(context.Context, *Result) error
+	st  webhookSettings
 }
 
 func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if h.v == nil || h.fn == nil {
-		h.reject(w, r, http.StatusInternalServerError, "webhook handler is not configured")
-		return
-	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		h.reject(w, r, http.StatusMethodNotAllowed, "method not allowed")
 		return
 	}
 	if !h.authorized(r) {
-		if h.opts.Username != "" {
+		if h.cfg.Username != "" {
 			w.Header().Set("WWW-Authenticate", `Basic realm="uqudo webhook"`)
 		}
 		h.reject(w, r, http.StatusUnauthorized, "unauthorized")
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.limit))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.st.limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -98,16 +232,16 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	expect := func(ctx context.Context, jti string) (VerifyOptions, error) {
-		if h.opts.Expect == nil {
+		if h.cfg.Expect == nil {
 			return VerifyOptions{SessionID: jti}, nil
 		}
-		want, err := h.opts.Expect(ctx, jti)
+		want, err := h.cfg.Expect(ctx, jti)
 		if err != nil {
 			return VerifyOptions{}, wrapf(ErrSessionMismatch, "session not expected: %v", err)
 		}
 		return want, nil
 	}
-	res, err := h.v.verify(r.Context(), in.JWSResult, expect)
+	res, err := h.cfg.Verifier.verify(r.Context(), in.JWSResult, expect)
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrInvalidResult):
@@ -117,7 +251,7 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, r, http.StatusServiceUnavailable, "cannot verify the result now", slog.String("error", err.Error()))
 		return
 	}
-	if err := h.fn(r.Context(), res); err != nil {
+	if err := h.call(r.Context(), res); err != nil {
 		h.reject(w, r, http.StatusInternalServerError, "callback failed", slog.String("error", err.Error()))
 		return
 	}
@@ -126,17 +260,39 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("{}\n"))
 }
 
+// call runs the callback, turning a panic into an error that names only
+// the panic's type (or its message, for an error or a string), never the
+// result. http.ErrAbortHandler is re-panicked, as net/http expects.
+func (h *webhookHandler) call(ctx context.Context, res *Result) (err error) {
+	defer func() {
+		p := recover()
+		switch v := p.(type) {
+		case nil:
+		case error:
+			if errors.Is(v, http.ErrAbortHandler) {
+				panic(v)
+			}
+			err = fmt.Errorf("callback panicked: %s", capString(v.Error(), 200))
+		case string:
+			err = fmt.Errorf("callback panicked: %s", capString(v, 200))
+		default:
+			err = fmt.Errorf("callback panicked with a %T", v)
+		}
+	}()
+	return h.fn(ctx, res)
+}
+
 // authorized checks the configured Basic auth and header in constant time
 // (both sides hashed first, so lengths do not leak either).
 func (h *webhookHandler) authorized(r *http.Request) bool {
 	ok := true
-	if h.opts.Username != "" {
+	if h.cfg.Username != "" {
 		user, pass, found := r.BasicAuth()
-		userOK, passOK := equalSecret(user, h.opts.Username), equalSecret(pass, h.opts.Password)
+		userOK, passOK := equalSecret(user, h.cfg.Username), equalSecret(pass, h.cfg.Password)
 		ok = found && userOK && passOK
 	}
-	if h.opts.Header != "" {
-		ok = equalSecret(r.Header.Get(h.opts.Header), h.opts.HeaderValue) && ok
+	if h.cfg.Header != "" {
+		ok = equalSecret(r.Header.Get(h.cfg.Header), h.cfg.HeaderValue) && ok
 	}
 	return ok
 }
@@ -147,9 +303,13 @@ func equalSecret(got, want string) bool {
 }
 
 func (h *webhookHandler) reject(w http.ResponseWriter, r *http.Request, status int, msg string, attrs ...slog.Attr) {
-	if l := h.opts.Logger; l != nil {
+	if l := h.st.logger; l != nil {
+		level := slog.LevelWarn
+		if status >= 500 {
+			level = slog.LevelError
+		}
 		attrs = append(attrs, slog.Int("status", status), slog.String("reason", msg))
-		l.LogAttrs(r.Context(), slog.LevelWarn, "uqudo webhook rejected", attrs...)
+		l.LogAttrs(r.Context(), level, "uqudo webhook rejected", attrs...)
 	}
 	http.Error(w, msg, status)
 }
