@@ -50,7 +50,10 @@ func Example_entrupy() {
 // Sentiance: the backend asks for a user-creation code for its own user id;
 // the app hands it to the SDK. The code never prints.
 func Example_sentiance() {
-	fake := sentiancetest.StartServer(sentiancetest.WithAPIKey("sentiance-api-key"))
+	fake, err := sentiancetest.Start(sentiancetest.WithAPIKey("sentiance-api-key"))
+	if err != nil {
+		panic(err)
+	}
 	defer fake.Close()
 	client, err := sentiance.NewClient(sentiance.Credentials{APIKey: "sentiance-api-key"}, sentiance.WithBaseURL(fake.URL))
 	if err != nil {
