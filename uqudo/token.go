@@ -59,7 +59,10 @@ func (t AccessToken) LogValue() slog.Value {
 // AccessToken returns the cached access token, requesting one when there is
 // none or it is about to expire. Concurrent callers share one request. Give
 // it to the uqudo SDK on the phone; every Client call uses it too. Rejected
-// credentials give an error matching [ErrBadCredentials].
+// credentials give an error matching [ErrBadCredentials]. If ctx ends while
+// the call waits for the shared request, it returns a [*TransportError]
+// (POST .../api/oauth/token) matching ctx's error; the shared request goes
+// on and serves the next caller.
 //
 // Docs: https://docs.uqudo.com/docs/kyc/uqudo-api/authorisation
 func (c *Client) AccessToken(ctx context.Context) (*AccessToken, error) {

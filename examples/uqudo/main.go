@@ -1,8 +1,10 @@
 // Command uqudo shows the raw uqudo client: it creates a QR session, lets
-// the session complete, fetches the signed result and verifies it.
+// the session complete, receives the signed result on a webhook, fetches it
+// again and verifies it.
 //
 // Without UQUDO_CLIENT_ID it runs against the in-memory fake (uqudotest) on
-// a loopback port, which also plays the phone that completes the session.
+// a loopback port, which also plays the phone that completes the session
+// and uqudo posting the result to the webhook.
 // With UQUDO_CLIENT_ID and UQUDO_CLIENT_SECRET it talks to uqudo: it creates
 // a session and prints its QR text; set UQUDO_SESSION_ID to fetch and verify
 // the result of a session completed earlier instead.
@@ -13,8 +15,10 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/sdkbroker/sdkbroker/uqudo"
@@ -36,25 +40,28 @@ func run() error {
 	return runLive(ctx)
 }
 
-// sessionData asks for a passport, its chip read where the phone has NFC,
-// and a selfie matched at level 3.
+// sessionData asks for a passport (uqudo's documented configuration, every
+// field explicit), its chip read where the phone has NFC, and a selfie
+// matched at level 3.
 func sessionData() uqudo.SessionData {
-	return uqudo.SessionData{
-		Documents: []uqudo.Document{{
-			DocumentType: uqudo.DocumentTypePassport,
-			Reading:      &uqudo.Reading{Enabled: true, IsForceReadingIfSupported: true},
-		}},
-		FacialRecognition: &uqudo.FacialRecognition{Enabled: true, ScanMinimumMatchLevel: 3, ReadMinimumMatchLevel: 3},
-	}
+	data := uqudo.NewSessionData(uqudo.DocumentTypePassport)
+	data.Documents[0].Reading.Enabled = true
+	data.Documents[0].Reading.IsForceReadingIfSupported = true
+	data.FacialRecognition.Enabled = true
+	data.FacialRecognition.ScanMinimumMatchLevel = 3
+	data.FacialRecognition.ReadMinimumMatchLevel = 3
+	return data
 }
 
 func runFake(ctx context.Context) error {
-	fake := uqudotest.New()
-	srv := httptest.NewServer(fake) // loopback only
+	srv, err := uqudotest.Start() // loopback only
+	if err != nil {
+		return err
+	}
 	defer srv.Close()
 	fmt.Println("UQUDO_CLIENT_ID is not set: using the in-memory fake at", srv.URL)
 
-	client, err := uqudo.NewClient(fake.Credentials(), uqudo.WithBaseURL(srv.URL))
+	client, err := uqudo.NewClient(srv.Credentials(), uqudo.WithBaseURL(srv.URL))
 	if err != nil {
 		return err
 	}
@@ -65,11 +72,65 @@ func runFake(ctx context.Context) error {
 		return fmt.Errorf("create session: %w", err)
 	}
 	printSession(session)
+	owners := map[string]string{session.ID: "user-42"} // your database: session id -> user
 
-	if _, err := fake.CompleteSession(session.ID, nil); err != nil { // the phone finishes the flow
+	hook, err := webhook(client, owners)
+	if err != nil {
+		return err
+	}
+	defer hook.Close()
+
+	jws, err := srv.CompleteSession(session.ID, nil) // the phone finishes the flow
+	if err != nil {
+		return err
+	}
+	if err := deliver(ctx, hook.URL, jws); err != nil { // uqudo posts the result
 		return err
 	}
 	return fetch(ctx, client, session.ID)
+}
+
+// webhook serves uqudo's result webhook on loopback: it accepts results
+// only for sessions in owners and attributes each to its user by the
+// result's session id (with sdkbroker's broker: b.Owner(ctx, broker.Uqudo,
+// r.SessionID)).
+func webhook(client *uqudo.Client, owners map[string]string) (*httptest.Server, error) {
+	handler, err := uqudo.NewWebhookHandler(uqudo.WebhookConfig{
+		Verifier: client.Verifier(),
+		Header:   "X-Webhook-Token", HeaderValue: "configured-in-the-portal",
+		Expect: func(_ context.Context, sessionID string) (uqudo.VerifyOptions, error) {
+			if _, ok := owners[sessionID]; !ok {
+				return uqudo.VerifyOptions{}, errors.New("not one of our sessions")
+			}
+			return uqudo.VerifyOptions{SessionID: sessionID}, nil
+		},
+	}, func(_ context.Context, r *uqudo.Result) error {
+		fmt.Printf("webhook: verified result for %s (%d document(s))\n", owners[r.SessionID], len(r.Documents))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return httptest.NewServer(handler), nil
+}
+
+// deliver posts jws to the webhook as uqudo does.
+func deliver(ctx context.Context, url, jws string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(`{"jwsResult":"`+jws+`"}`))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Webhook-Token", "configured-in-the-portal")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("webhook answered %s", resp.Status)
+	}
+	return nil
 }
 
 func runLive(ctx context.Context) error {
