@@ -17,6 +17,9 @@ type Interface interface {
 	Start(ctx context.Context, req Request) (*Grant, error)
 	// Invalidate forgets a user's grant, e.g. after the SDK reported it invalid.
 	Invalidate(ctx context.Context, vendor Vendor, userID string) error
+	// Owner returns the user a vendor session id or vendor-side user id
+	// belongs to, from the ledger of minted grants.
+	Owner(ctx context.Context, vendor Vendor, ref string) (userID string, err error)
 }
 
 var _ Interface = (*Broker)(nil)

@@ -21,9 +21,12 @@ const MaxUserIDLen = 256
 type Request struct {
 	// Vendor is the vendor to start; it must have been configured with its With... option.
 	Vendor Vendor
-	// UserID is your id for the user: grants are reused per vendor and user.
-	// It is sent to the vendor as Entrupy's unique_user_id, Sentiance's
-	// external_id, IDV's externalUserId metadata.
+	// UserID is your id for the user: grants are reused per vendor and user,
+	// and Grant.UserID and Owner answer with it. What the vendor receives
+	// (as Entrupy's unique_user_id, Sentiance's external_id, IDV's
+	// externalUserId metadata, uqudo's generalConfig.userIdentifier) is this
+	// id mapped by [WithUserIDs]: the id itself by default. At most
+	// [MaxUserIDLen] bytes of UTF-8 without control characters.
 	UserID string
 	// Entrupy holds Entrupy's inputs; required for Entrupy.
 	Entrupy *EntrupyParams
@@ -98,7 +101,12 @@ type IDVParams struct {
 
 // UqudoParams are the inputs of a uqudo QR session.
 type UqudoParams struct {
-	// Data is the session configuration: a uqudo.SessionData or uqudo.RawSessionData.
+	// Data is the session configuration: a uqudo.SessionData (or a pointer
+	// to one) or a uqudo.RawSessionData. In a SessionData the broker sets
+	// generalConfig.userIdentifier, on a copy, to the user's vendor-side id
+	// (see [WithUserIDs]; uqudo echoes it in the result), so leave it empty:
+	// a SessionData that sets it is refused with ErrInvalidInput. A
+	// RawSessionData is opaque and sent as is, without a user id.
 	Data uqudo.SessionInput
 }
 

@@ -3,6 +3,9 @@ package broker_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,4 +84,67 @@ func TestBroker_StoreErrorsDoNotFailStart(t *testing.T) {
 	require.ErrorIs(t, err, errStoreDown, "a failing store is not a not-found")
 	assert.NotErrorIs(t, err, broker.ErrNotFound)
 	require.ErrorIs(t, b.Invalidate(background, broker.Sentiance, "user-000001"), errStoreDown)
+}
+
+func TestMemoryStore(t *testing.T) {
+	clock := newClock()
+	s := broker.NewMemoryStore(clock.Now)
+	ctx := background
+	g := broker.StoredGrant{Grant: broker.Grant{Vendor: broker.IDV, UserID: "u", Token: "tok-SECRET"},
+		ExpiresAt: clock.Now().Add(time.Hour)}
+	require.NoError(t, s.Save(ctx, "idv:u", g))
+	got, ok, err := s.Load(ctx, "idv:u")
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, "tok-SECRET", got.Grant.Token)
+	e := broker.LedgerEntry{Vendor: broker.IDV, UserID: "u", SessionID: "s1"}
+	require.NoError(t, s.SaveLedger(ctx, "ledger:idv:session:s1", e, 2*time.Hour))
+	le, ok, err := s.LoadLedger(ctx, "ledger:idv:session:s1")
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, e, le)
+	_, ok, err = s.LoadLedger(ctx, "idv:u")
+	require.NoError(t, err)
+	assert.False(t, ok, "grants and ledger entries are apart")
+
+	clock.Advance(time.Hour)
+	_, ok, _ = s.Load(ctx, "idv:u")
+	assert.False(t, ok, "a grant is gone at its ExpiresAt")
+	_, ok, _ = s.LoadLedger(ctx, "ledger:idv:session:s1")
+	assert.True(t, ok)
+	clock.Advance(time.Hour + time.Nanosecond)
+	_, ok, _ = s.LoadLedger(ctx, "ledger:idv:session:s1")
+	assert.False(t, ok, "a ledger entry is gone after its ttl")
+
+	require.NoError(t, s.Save(ctx, "idv:v", g))
+	require.NoError(t, s.Delete(ctx, "idv:v"))
+	require.NoError(t, s.Delete(ctx, "idv:missing"))
+	_, ok, _ = s.Load(ctx, "idv:v")
+	assert.False(t, ok)
+
+	// Expired entries are swept as new ones are saved.
+	for i := range 2048 {
+		require.NoError(t, s.SaveLedger(ctx, "ledger:idv:user:"+userID(i), e, time.Minute))
+	}
+	clock.Advance(time.Hour)
+	for i := range 1024 {
+		require.NoError(t, s.SaveLedger(ctx, "ledger:idv:user:x"+userID(i), e, time.Minute))
+	}
+	grants, entries := s.Len()
+	assert.Zero(t, grants)
+	assert.LessOrEqual(t, entries, 1024)
+
+	cancelled, cancel := context.WithCancel(background)
+	cancel()
+	_, _, err = s.Load(cancelled, "idv:u")
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.ErrorIs(t, s.SaveLedger(cancelled, "k", e, time.Minute), context.Canceled)
+
+	// A StoredGrant prints without its token.
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+		assert.NotContains(t, fmt.Sprintf(verb, g), "tok-SECRET", verb)
+	}
+	var buf strings.Builder
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("g", "g", g)
+	assert.NotContains(t, buf.String(), "tok-SECRET")
 }
