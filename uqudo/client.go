@@ -341,6 +341,7 @@ func (c *Client) Close() {
 			c.tokens.Close()
 		}
 		c.verifier.Close()
+		c.hc.Close()
 	})
 }
 
@@ -385,9 +386,8 @@ func (c *Client) token(ctx context.Context) (*AccessToken, error) {
 	if err == nil {
 		return tok, nil
 	}
-	var te *TransportError
-	if ctxErr := ctx.Err(); ctxErr != nil && errors.Is(err, ctxErr) && !errors.As(err, &te) {
-		return nil, &TransportError{Vendor: vendor, Method: http.MethodPost, Path: c.tokenPath, Err: err}
+	if ctx.Err() != nil {
+		return nil, httpx.ContextError(vendor, http.MethodPost, c.tokenPath, err)
 	}
 	if errors.Is(err, tokencache.ErrClosed) {
 		return nil, fmt.Errorf("%w: %w", ErrClosed, err)

@@ -261,6 +261,7 @@ func (v *Verifier) Close() {
 	v.mu.Unlock()
 	v.cancel()
 	v.wg.Wait()
+	v.hc.Close()
 }
 
 // Verify checks jws (a compact JWS, as returned by [Client.Info], posted to
