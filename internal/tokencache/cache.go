@@ -116,6 +116,13 @@ func newCache[K comparable, V any](fetch FetchFunc[K, V], store Store[K, V], opt
 // (then it returns ctx.Err() and the fetch goes on for the others). An error is the fetch's own error
 // (possibly remembered from a fetch less than the negative TTL ago), an error wrapping ErrFetchPanic,
 // ErrInvalidExpiry or ErrClosed, or ctx.Err(). A nil ctx gives an error when a fetch is needed, not a panic.
+//
+// When ctx ends before the value is there (already done when Get needs a fetch, or done while it waits for
+// the shared fetch, including a fetch held back by an Invalidate under way), the error is ctx.Err() itself,
+// unwrapped, so errors.Is(err, context.Canceled) or errors.Is(err, context.DeadlineExceeded) holds; a caller
+// that reports transport failures with its own error type wraps it. If the value arrives at the same time,
+// Get returns the value. A fetch that itself runs out of time (the fetch timeout, also while held back by an
+// Invalidate) gives an error wrapping context.DeadlineExceeded even though ctx has not ended.
 func (c *Cache[K, V]) Get(ctx context.Context, key K) (V, error) {
 	v, _, err := c.GetInfo(ctx, key)
 	return v, err

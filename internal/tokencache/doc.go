@@ -25,6 +25,17 @@
 // Values live in memory. A Store (see NewWithStore) adds a second level shared between processes, such as
 // Redis, consulted only when a value must be fetched; the fresh path never calls it.
 //
+// Invalidate is linearizable on the cache: once it has returned (without error), no call on this cache that
+// starts afterwards returns the value the key had, in memory or in the store, nor anything obtained by a fetch
+// that began before Invalidate was called. It works with a per-key generation: every invalidation bumps it,
+// and a fetch keeps its result (in memory, in the store) only if the generation has not moved since it
+// began; the fetch still answers the callers already waiting for it, and later callers start a new one. With
+// a store, Invalidate waits for a Save under way, deletes the entry before it returns, and holds back the
+// fetches that begin meanwhile until the delete is done, so they cannot load what it deletes. Other
+// processes sharing the store no longer find the entry, but keep what they already hold in memory (see
+// Store). InvalidateIf, which drops a value only if it is the one a caller saw rejected, gives the values it
+// drops the same guarantee.
+//
 // Close cancels and waits for the fetches under way; afterwards values held are still served and calls that need
 // a fetch return ErrClosed.
 package tokencache

@@ -16,9 +16,11 @@ import "maps"
 // adds it is not counted as a use, or every slot would be marked and the order would fall back to first-in
 // first-out), but it is never the one evicted to make room for itself.
 
-// insert returns the slot for key with its mutex held, adding an empty one if there is none and evicting past
-// the bound. countMiss counts the call towards the rebuild of the read map (a lookup of read missed).
-func (c *Cache[K, V]) insert(key K, countMiss bool) *slot[K, V] {
+// insert returns the slot for key with its mutex held, adding an empty one if there is none. forGet is true
+// when a Get needs the slot: then a lookup of the read map missed, which counts towards its rebuild, and an
+// added slot evicts others past the bound. An invalidation's slot evicts nothing (it leaves the index when
+// the invalidation ends, unless a fetch has begun in it).
+func (c *Cache[K, V]) insert(key K, forGet bool) *slot[K, V] {
 	c.idxMu.Lock()
 	defer c.idxMu.Unlock()
 	s, ok := c.all[key]
@@ -29,9 +31,11 @@ func (c *Cache[K, V]) insert(key K, countMiss bool) *slot[K, V] {
 		s.mu.Lock()
 		c.all[key] = s
 		c.ring.pushBack(s)
-		c.evictLocked(s)
+		if forGet {
+			c.evictLocked(s)
+		}
 	}
-	if !countMiss {
+	if !forGet {
 		return s
 	}
 	if c.misses++; c.misses >= len(c.all) {

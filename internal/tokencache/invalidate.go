@@ -115,7 +115,7 @@ func (c *Cache[K, V]) fenceLocked(s *slot[K, V]) {
 
 // invalidateStored is Invalidate (match nil: drop whatever there is) and InvalidateIf with a store.
 func (c *Cache[K, V]) invalidateStored(ctx context.Context, key K, match func(V) bool) (dropped bool, err error) {
-	s := c.insert(key, false) // locked; an absent key gets a slot to carry the fence
+	s := c.insert(key, false) // locked; an absent key gets a slot to carry the fence, evicting nothing
 	var snap *snapshot[V]
 	if match == nil {
 		dropped = s.snap.Load() != nil
@@ -233,11 +233,13 @@ func (c *Cache[K, V]) admit(ctx context.Context, s *slot[K, V]) (gen uint64, ski
 	}
 }
 
-// save records a fetched value in the store, unless an invalidation has fenced the fetch (gen moved). A save
-// that succeeds with no other save under way ends the distrust of the store.
+// save records a fetched value in the store, unless an invalidation has fenced the fetch (gen moved) or s has
+// left the index (a later invalidation would use another slot and not wait for this save; a slot is not
+// removed while a save is under way). A save that succeeds with no other save under way ends the distrust of
+// the store.
 func (c *Cache[K, V]) save(ctx context.Context, key K, s *slot[K, V], gen uint64, snap *snapshot[V]) {
 	s.mu.Lock()
-	if s.gen != gen {
+	if s.gen != gen || s.gone.Load() {
 		s.mu.Unlock()
 		return
 	}

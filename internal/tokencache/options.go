@@ -137,7 +137,9 @@ func WithFetchTimeout(d time.Duration) Option {
 }
 
 // WithMaxEntries bounds the number of keys held in memory. Past it, the least recently used keys are evicted,
-// approximately (second-chance "clock" order). 0 means the default, 10000; negative is an error.
+// approximately (second-chance "clock" order). A key with a fetch, an invalidation or a store save under way is
+// not evicted, so the bound can be exceeded by the number of such keys until a later Get adds a key. 0 means
+// the default, 10000; negative is an error.
 func WithMaxEntries(n int) Option {
 	return func(o *options) {
 		switch {

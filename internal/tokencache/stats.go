@@ -15,7 +15,7 @@ type Stats struct {
 	Refreshes   uint64 // background refreshes started (counted by the Get that starts one)
 	Failures    uint64 // fetches that failed: error, panic, or a value already expired
 	Evictions   uint64 // keys dropped to stay within WithMaxEntries
-	StoreErrors uint64 // failed Store.Load, Save and Delete calls
+	StoreErrors uint64 // failed Store.Load, Save and Delete calls, including those of Invalidate and InvalidateIf
 }
 
 // counters holds the Stats. Every field is an atomic counter; hits is striped because it is the one counter

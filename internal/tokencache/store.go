@@ -22,12 +22,21 @@ type Entry[V any] struct {
 // calling the store. The store is consulted only when a value must be fetched (missing, expired or stale): an
 // entry still fresh there is adopted without calling the fetch function; otherwise the fetch runs and its
 // result is saved. If the fetch fails while the store holds a stale but still usable entry, that entry is
-// served. Store errors never fail a Get: a failed Load falls through to the fetch, a failed Save or Delete is
-// only counted in Stats.StoreErrors.
+// served. Store errors never fail a Get: a failed Load falls through to the fetch, a failed Save is only
+// counted in Stats.StoreErrors. A failed Delete is counted too, and returned by Invalidate.
 //
-// Single flight is per process: two replicas missing the same key at once both fetch, and the last Save wins.
-// A value invalidated on one replica is deleted from the store but stays in the other replicas' memory until
-// it is due for refresh there.
+// Invalidate (and InvalidateIf, when the entry matches) deletes from the store before it returns, once the
+// Save calls already under way for the key have ended. A fetch that began before the invalidation and had not
+// called Save yet does not call it, and a fetch that begins while it runs calls Load only once the delete is
+// done. So once Invalidate has returned nil, no process
+// sharing the store loads the invalidated value from it. If the delete fails, the invalidating cache calls
+// no Load for the key until a value it fetched has been saved for it or a later Invalidate has succeeded
+// (it forgets this if the key is evicted from its memory); other processes may still load the value.
+//
+// Single flight and invalidation are per process: two replicas missing the same key at once both fetch, and
+// the last Save wins. A value invalidated on one replica is deleted from the store but stays in the other
+// replicas' memory until their refresh of it, which starts at its refresh point, has ended (a stale value is
+// served meanwhile); and a fetch of another replica that loaded the value before the delete may still keep it.
 //
 // Methods get a context bounded by the fetch timeout and must be safe for concurrent use.
 type Store[K comparable, V any] interface {
