@@ -323,9 +323,6 @@ func (c *Client) BaseURL() string {
 	return c.apiURL
 }
 
-// ErrClosed reports a call made after [Client.Close] or [Verifier.Close].
-var ErrClosed = errors.New("uqudo: client closed")
-
 // Close releases what the client owns: it cancels the access-token request
 // and background refresh under way, and the verifier's JWKS download, and
 // waits for them to end. Every call made after Close fails at once with an

@@ -149,6 +149,10 @@ var (
 // webhook handler answers 503 so that uqudo delivers it again.
 var ErrJWKSUnavailable = errors.New("uqudo: signing keys (JWKS) unavailable")
 
+// ErrClosed reports a call made after [Client.Close] or [Verifier.Close]; it
+// is not retryable and does not match [ErrInvalidResult].
+var ErrClosed = errors.New("uqudo: closed")
+
 // IsRetryable reports whether err is worth retrying later: a 429, 502, 503
 // or 504 answer, a connection failure, or a timeout that was not the
 // caller's own deadline.
