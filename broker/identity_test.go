@@ -75,6 +75,14 @@ func TestBroker_AliceNeedsAMapperForEntrupy(t *testing.T) {
 	_, ok := h.sen.UserFor("alice")
 	assert.True(t, ok, "without a mapper Sentiance gets the id as is")
 
+	// IDV's bound (the idv package's, 128 bytes) is named too, before any call.
+	calls := h.mt.GetTotalCallCount()
+	_, err = b.Start(background, request(broker.IDV, strings.Repeat("a", idv.MaxIDLength+1)))
+	require.ErrorIs(t, err, broker.ErrInvalidInput)
+	assert.Contains(t, err.Error(), "idv's external_user_id, which must be non-empty UTF-8 text of at most 128 bytes")
+	assert.Contains(t, err.Error(), "WithUserIDs")
+	assert.Equal(t, calls, h.mt.GetTotalCallCount())
+
 	// A custom mapper whose ids do not fit is named as such.
 	b2 := h.broker(broker.WithUserIDs(broker.UserIDMapperFunc(func(_ context.Context, _ broker.Vendor, u string) (string, error) {
 		return "x" + u, nil

@@ -105,8 +105,11 @@ type UqudoParams struct {
 	// to one) or a uqudo.RawSessionData. In a SessionData the broker sets
 	// generalConfig.userIdentifier, on a copy, to the user's vendor-side id
 	// (see [WithUserIDs]; uqudo echoes it in the result), so leave it empty:
-	// a SessionData that sets it is refused with ErrInvalidInput. A
-	// RawSessionData is opaque and sent as is, without a user id.
+	// a SessionData that sets it is refused with ErrInvalidInput. Data
+	// without a GeneralConfig gets one, whose other fields then go with the
+	// uqudo package's values for unset fields (secureWindowsEnabled true,
+	// returnDataForIncompleteSession false). A RawSessionData is opaque and
+	// sent as is, without a user id.
 	Data uqudo.SessionInput
 }
 

@@ -6,7 +6,10 @@ import (
 	"maps"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/sdkbroker/sdkbroker/entrupy"
 	"github.com/sdkbroker/sdkbroker/idv"
@@ -135,8 +138,8 @@ func idvAdapter(c *idv.Client, defaults IDVParams) *vendorState {
 		method: http.MethodPost, path: "/api/device/ephemeral",
 		idRule: userIDRule{
 			field: "external_user_id",
-			rule:  textRule,
-			check: checkText,
+			rule:  textRule(idv.MaxIDLength),
+			check: textCheck(idv.MaxIDLength),
 		},
 		check: func(req Request) (variant, error) {
 			p := resolve(&req)
@@ -175,9 +178,9 @@ func uqudoAdapter(c *uqudo.Client, defaults UqudoParams) *vendorState {
 		vendor: Uqudo,
 		method: http.MethodPost, path: "/api/v1/session",
 		idRule: userIDRule{
-			field: "userIdentifier",
-			rule:  textRule,
-			check: checkText,
+			field: "generalConfig.userIdentifier",
+			rule:  textRule(MaxUserIDLen),
+			check: textCheck(MaxUserIDLen),
 		},
 		check: func(req Request) (variant, error) {
 			d := data(&req)
@@ -239,18 +242,37 @@ func uqudoVariant(d uqudo.SessionInput) (variant, error) {
 	return 0, httpx.Invalid("uqudo.data", "has an unknown type")
 }
 
-// textRule and checkText are the user-id rule for vendors that document
-// none (IDV's externalUserId metadata, uqudo's userIdentifier): the rule
-// Start applies to your own user ids. The vendor client may bound the id
-// further; its refusal is reported the same way.
-const textRule = "non-empty UTF-8 text of at most 256 bytes without control characters"
+// textRule and textCheck are the user-id rule for vendors that document
+// none: IDV's externalUserId metadata (with the idv package's assumed bound,
+// idv.MaxIDLength) and uqudo's userIdentifier (with the bound Start applies
+// to your own ids, MaxUserIDLen).
+func textRule(maxLen int) string {
+	return fmt.Sprintf("non-empty UTF-8 text of at most %d bytes without control characters", maxLen)
+}
 
-func checkText(id string) error { return validateUserID(id) }
+func textCheck(maxLen int) func(string) error {
+	return func(id string) error {
+		switch {
+		case strings.TrimSpace(id) == "":
+			return httpx.Invalid("user_id", "is empty")
+		case len(id) > maxLen:
+			return httpx.Invalid("user_id", "is longer than "+strconv.Itoa(maxLen)+" bytes")
+		case !utf8.ValidString(id):
+			return httpx.Invalid("user_id", "is not valid UTF-8")
+		case strings.ContainsFunc(id, unicode.IsControl):
+			return httpx.Invalid("user_id", "contains control characters")
+		}
+		return nil
+	}
+}
 
 // withUserIdentifier puts the vendor-side user id in uqudo session data as
 // generalConfig.userIdentifier (uqudo echoes it in the result), on a copy:
-// the caller's data is never changed. uqudo.RawSessionData is opaque and
-// sent as is, with no user id. It returns the data to send and the id sent.
+// the caller's data is never changed. Data without a generalConfig gets
+// one, whose other fields are then sent with the uqudo package's values for
+// an unset field (secureWindowsEnabled true, returnDataForIncompleteSession
+// false). uqudo.RawSessionData is opaque and sent as is, with no user id.
+// It returns the data to send and the id sent.
 func withUserIdentifier(d uqudo.SessionInput, id string) (uqudo.SessionInput, string) {
 	var sd uqudo.SessionData
 	switch v := d.(type) {
