@@ -474,6 +474,12 @@ func (v *Verifier) refresh(f *flight) {
 			return err
 		}
 		if keys, unusable, err = parseJWKS(raw); err != nil {
+			var de *DecodeError
+			if errors.As(err, &de) { // name the call, as the httpx client does
+				d := *de
+				d.Vendor, d.Method, d.Path, d.StatusCode = vendor, http.MethodGet, v.jwksURLPath, resp.StatusCode
+				return &d
+			}
 			return err
 		}
 		if maxAge, ok := cacheMaxAge(resp.Header); ok {

@@ -351,3 +351,32 @@ func TestVerifier_Close(t *testing.T) {
 	require.ErrorIs(t, err, uqudo.ErrClosed)
 	assert.Equal(t, 1, s.calls())
 }
+
+// A JWKS answer that is not a key set is ErrJWKSUnavailable holding a
+// *DecodeError that names the call.
+func TestVerifier_JWKSNotAKeySet(t *testing.T) {
+	for body, kind := range map[string]error{
+		"<html>down</html>": uqudo.ErrNotJSON,
+		`{"other":1}`:       uqudo.ErrMissingField,
+		`{"keys":[`:         uqudo.ErrTruncatedJSON,
+	} {
+		t.Run(body, func(t *testing.T) {
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(body)) }))
+			defer ts.Close()
+			clock := newClock()
+			v, err := uqudo.NewVerifier(uqudo.VerifierConfig{JWKSURL: ts.URL + "/k/jwks.json", Clock: clock.Now})
+			require.NoError(t, err)
+			defer v.Close()
+			_, err = v.Verify(context.Background(), signWith(t, attackerKey(), "k1", clock), uqudo.VerifyOptions{SessionID: sid})
+			require.ErrorIs(t, err, uqudo.ErrJWKSUnavailable)
+			require.ErrorIs(t, err, kind)
+			var de *uqudo.DecodeError
+			require.ErrorAs(t, err, &de)
+			assert.Equal(t, "uqudo", de.Vendor)
+			assert.Equal(t, http.MethodGet, de.Method)
+			assert.Equal(t, "/k/jwks.json", de.Path)
+			assert.Equal(t, http.StatusOK, de.StatusCode)
+			assert.False(t, errors.Is(err, uqudo.ErrInvalidResult))
+		})
+	}
+}
