@@ -330,6 +330,8 @@ func TestBroker_BadRequestsMakeNoCall(t *testing.T) {
 	assert.ErrorIs(t, b.Invalidate(background, "acme", "user-000001"), broker.ErrInvalidInput)
 	assert.ErrorIs(t, onlyEntrupy.Invalidate(background, broker.IDV, "user-000001"), broker.ErrInvalidInput)
 	assert.ErrorIs(t, b.Invalidate(background, broker.IDV, ""), broker.ErrInvalidInput)
+	//lint:ignore SA1012 a nil context is the bad input under test
+	assert.ErrorIs(t, b.Invalidate(nil, broker.IDV, "user-000001"), broker.ErrInvalidInput)
 }
 
 func TestBroker_IDVNeedsAWorkflow(t *testing.T) {

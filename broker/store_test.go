@@ -65,6 +65,13 @@ func TestBroker_StoreSharesGrantsBetweenReplicas(t *testing.T) {
 
 	require.NoError(t, b.Invalidate(background, broker.Entrupy, "user-000001"))
 	assert.False(t, stored(t, store, "entrupy:user-000001"), "Invalidate deletes the shared copy")
+	// A replica that did not hold the grant does not get it back.
+	c := h.broker(broker.WithStore(store))
+	fourth, err := c.Start(background, req)
+	require.NoError(t, err)
+	assert.False(t, fourth.Reused)
+	assert.NotEqual(t, third.Token, fourth.Token)
+	assert.Equal(t, 3, h.upstream(broker.Entrupy))
 }
 
 func TestBroker_StoreErrorsDoNotFailStart(t *testing.T) {
