@@ -114,7 +114,11 @@ func (b *Broker) Owner(ctx context.Context, vendor Vendor, ref string) (userID s
 		return fail(err)
 	}
 	now := b.now()
-	for _, kind := range [...]refKind{refSession, refUser} {
+	kinds := []refKind{refSession, refUser}
+	if vendor == Entrupy || vendor == Sentiance {
+		kinds = kinds[1:] // no sessions recorded: one Store call, not two
+	}
+	for _, kind := range kinds {
 		if e, ok := b.ledger.lookup(vendor, kind, ref, now); ok {
 			return e.UserID, nil
 		}
@@ -122,7 +126,7 @@ func (b *Broker) Owner(ctx context.Context, vendor Vendor, ref string) (userID s
 	if b.store == nil {
 		return fail(errUnknownRef)
 	}
-	for _, kind := range [...]refKind{refSession, refUser} {
+	for _, kind := range kinds {
 		e, ok, err := b.store.LoadLedger(ctx, ledgerKey(vendor, kind, ref))
 		if err != nil {
 			return fail(fmt.Errorf("store: %w", err))

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sdkbroker/sdkbroker/internal/httpx"
 	"github.com/sdkbroker/sdkbroker/internal/tokencache"
 )
 
@@ -108,7 +109,7 @@ func NewMemoryStore(now func() time.Time) *MemoryStore {
 
 // Load implements [Store].
 func (s *MemoryStore) Load(ctx context.Context, key string) (StoredGrant, bool, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return StoredGrant{}, false, err
 	}
 	s.mu.Lock()
@@ -122,7 +123,7 @@ func (s *MemoryStore) Load(ctx context.Context, key string) (StoredGrant, bool, 
 
 // Save implements [Store].
 func (s *MemoryStore) Save(ctx context.Context, key string, g StoredGrant) error {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -134,7 +135,7 @@ func (s *MemoryStore) Save(ctx context.Context, key string, g StoredGrant) error
 
 // Delete implements [Store].
 func (s *MemoryStore) Delete(ctx context.Context, key string) error {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -145,7 +146,7 @@ func (s *MemoryStore) Delete(ctx context.Context, key string) error {
 
 // SaveLedger implements [Store].
 func (s *MemoryStore) SaveLedger(ctx context.Context, key string, e LedgerEntry, ttl time.Duration) error {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -157,7 +158,7 @@ func (s *MemoryStore) SaveLedger(ctx context.Context, key string, e LedgerEntry,
 
 // LoadLedger implements [Store].
 func (s *MemoryStore) LoadLedger(ctx context.Context, key string) (LedgerEntry, bool, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ctxErr(ctx); err != nil {
 		return LedgerEntry{}, false, err
 	}
 	s.mu.Lock()
@@ -195,6 +196,14 @@ func (s *MemoryStore) sweepLocked() {
 			delete(s.ledger, k)
 		}
 	}
+}
+
+// ctxErr is ctx.Err(), with a nil ctx an ErrInvalidInput rather than a panic.
+func ctxErr(ctx context.Context) error {
+	if ctx == nil {
+		return httpx.Invalid("ctx", "is nil")
+	}
+	return ctx.Err()
 }
 
 // storeAdapter presents a Store as one vendor's tokencache.Store.

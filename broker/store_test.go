@@ -146,6 +146,9 @@ func TestMemoryStore(t *testing.T) {
 	_, _, err = s.Load(cancelled, "idv:u")
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.ErrorIs(t, s.SaveLedger(cancelled, "k", e, time.Minute), context.Canceled)
+	//lint:ignore SA1012 a nil context is the bad input under test
+	_, _, err = s.LoadLedger(nil, "k")
+	assert.ErrorIs(t, err, broker.ErrInvalidInput)
 
 	// A StoredGrant prints without its token.
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
