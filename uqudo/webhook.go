@@ -41,8 +41,10 @@ type WebhookConfig struct {
 	HeaderValue string `json:"-"`
 	// Expect returns the expectations for the session a result claims (its
 	// signed jti): return VerifyOptions{SessionID: sessionID, Nonce: ...}
-	// for a session you created, or an error (such as [ErrSessionMismatch])
-	// for one you did not, which answers 401. Nil accepts every session id:
+	// for a session you created, or an error matching [ErrSessionMismatch],
+	// [ErrNotFound] or [ErrInvalidInput] for one you did not, which answers
+	// 401; any other error (the lookup failed) answers 503, so uqudo
+	// delivers the result again later. Nil accepts every session id:
 	// the callback must then check Result.SessionID itself.
 	Expect func(ctx context.Context, sessionID string) (VerifyOptions, error) `json:"-"`
 }
@@ -236,8 +238,14 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return VerifyOptions{SessionID: jti}, nil
 		}
 		want, err := h.cfg.Expect(ctx, jti)
-		if err != nil {
+		switch {
+		case err == nil:
+		case errors.Is(err, ErrSessionMismatch), errors.Is(err, ErrNotFound), errors.Is(err, ErrInvalidInput):
 			return VerifyOptions{}, wrapf(ErrSessionMismatch, "session not expected: %v", err)
+		default:
+			// The lookup itself failed (a store outage, say): answer 503 so
+			// uqudo delivers again, rather than refusing a genuine result.
+			return VerifyOptions{}, fmt.Errorf("uqudo: cannot look up the expected session: %w", err)
 		}
 		return want, nil
 	}

@@ -87,7 +87,13 @@ func TestWebhook_Rejections(t *testing.T) {
 	basic := uqudo.WebhookConfig{Username: "uqudo", Password: "hook-password-1"}
 	header := uqudo.WebhookConfig{Header: "X-Hook-Secret", HeaderValue: "hook-secret-value"}
 	expectOther := uqudo.WebhookConfig{Expect: func(_ context.Context, id string) (uqudo.VerifyOptions, error) {
-		return uqudo.VerifyOptions{}, errors.New("unknown session " + id)
+		return uqudo.VerifyOptions{}, fmt.Errorf("unknown session %s: %w", id, uqudo.ErrNotFound)
+	}}
+	expectMismatch := uqudo.WebhookConfig{Expect: func(_ context.Context, id string) (uqudo.VerifyOptions, error) {
+		return uqudo.VerifyOptions{}, uqudo.ErrSessionMismatch
+	}}
+	expectDown := uqudo.WebhookConfig{Expect: func(_ context.Context, id string) (uqudo.VerifyOptions, error) {
+		return uqudo.VerifyOptions{}, errors.New("ledger store unavailable")
 	}}
 	expectNonce := uqudo.WebhookConfig{Expect: func(_ context.Context, id string) (uqudo.VerifyOptions, error) {
 		return uqudo.VerifyOptions{SessionID: id, Nonce: "n-2"}, nil
@@ -115,6 +121,8 @@ func TestWebhook_Rejections(t *testing.T) {
 		{"garbage JWS", uqudo.WebhookConfig{}, nil, "", `{"jwsResult":"a.b.c"}`, nil, http.StatusUnauthorized},
 		{"forged", uqudo.WebhookConfig{}, nil, "", `{"jwsResult":"` + forged + `"}`, nil, http.StatusUnauthorized},
 		{"unexpected session", expectOther, nil, "", body, nil, http.StatusUnauthorized},
+		{"session mismatch", expectMismatch, nil, "", body, nil, http.StatusUnauthorized},
+		{"lookup failed is retried later", expectDown, nil, "", body, nil, http.StatusServiceUnavailable},
 		{"nonce mismatch", expectNonce, nil, "", body, nil, http.StatusUnauthorized},
 	}
 	for _, tc := range cases {
