@@ -35,6 +35,8 @@ type Broker struct {
 	userIDs UserIDMapper
 	store   Store // nil without WithStore
 	ledger  *ledger
+	// unsubscribe ends the subscription to a Notifier store (nil without one).
+	unsubscribe func()
 }
 
 // held is a grant as the cache keeps it.
@@ -44,6 +46,13 @@ type held struct {
 	// sent is the vendor-side user id the vendor call carried ("" if none);
 	// set by mint for the ledger, not kept in the Store.
 	sent string
+	// With a Store (see replicas.go): seq numbers grants loaded from it
+	// (0: minted here); shared marks a grant a Locker's holder found there
+	// (the cache's Save then writes nothing); release, if set, releases the
+	// Locker's lock once the grant is saved.
+	seq     uint64
+	shared  bool
+	release func()
 }
 
 // call is one Start's request with the vendor-side user id mapped for it.
@@ -111,6 +120,7 @@ func New(opts ...Option) (*Broker, error) {
 	if b.configured() == 0 {
 		return nil, httpx.Invalid("vendors", "none configured: use WithEntrupy, WithSentiance, WithIDV or WithUqudo")
 	}
+	b.subscribe()
 	return b, nil
 }
 
@@ -129,6 +139,9 @@ func (b *Broker) add(cfg *config, vs *vendorState) error {
 		c, _ := ctx.Value(callKey{}).(*call)
 		if c == nil {
 			return nil, tokencache.Expiry{}, httpx.Invalid("request", "missing from the fetch context")
+		}
+		if l, ok := b.store.(Locker); ok {
+			return b.mintShared(ctx, vs, l, c)
 		}
 		return b.mint(ctx, vs, c)
 	}
@@ -289,7 +302,7 @@ func (vs *vendorState) waitError(err error) error {
 func (h *held) out(info tokencache.Info) *Grant {
 	g := new(Grant)
 	*g = h.grant
-	g.Reused = info.Reused
+	g.Reused = info.Reused || h.shared // shared: another replica minted it
 	if !info.Soft.IsZero() {
 		g.RefreshAfter = info.Soft
 	}
@@ -312,9 +325,13 @@ func (b *Broker) fail(v Vendor, err error) error {
 // before Invalidate returns, so no broker sharing the Store loads it from
 // there afterwards. A broker on another replica that already holds the
 // grant in its own memory keeps handing it out until the grant's
-// RefreshAfter: the Store carries no invalidation signal, so call
-// Invalidate where the grant was reported invalid and, if that is not
-// enough, turn reuse off for that vendor ([WithReuse]).
+// RefreshAfter, unless the Store is a [Notifier] (broker/redisstore is):
+// then the Store's Delete tells the other replicas, and each drops its copy
+// and fences its vendor call under way for the user when the message
+// reaches it (see [Notifier]; the Store's documentation says what delivery
+// it promises). Without one, call Invalidate where the grant was reported
+// invalid and, if that is not enough, turn reuse off for that vendor
+// ([WithReuse]).
 //
 // Errors are *OpError: ErrInvalidInput for an unconfigured vendor, a bad
 // user id or a nil ctx; otherwise the Store's delete failed or ctx ended
@@ -374,6 +391,9 @@ func (b *Broker) Stats() map[Vendor]Stats {
 func (b *Broker) Close() {
 	if b == nil {
 		return
+	}
+	if b.unsubscribe != nil {
+		b.unsubscribe()
 	}
 	for _, vs := range b.vendors {
 		if vs != nil && vs.cache != nil {

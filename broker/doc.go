@@ -83,7 +83,11 @@
 // say), so a grant minted by one is reused by the others and Owner on any
 // replica resolves what any other minted. [NewMemoryStore] is an in-process
 // Store for tests. [Broker.Invalidate] deletes the shared grant, but
-// another replica serves a copy it already holds until its RefreshAfter.
+// another replica serves a copy it already holds until its RefreshAfter,
+// unless the Store is also a [Notifier]; and replicas missing the same
+// grant at once each mint one, unless the Store is also a [Locker]. The
+// Redis store in broker/redisstore is both: one mint per grant across
+// replicas, and invalidations that reach every replica.
 //
 // # Ownership of the clients
 //

@@ -212,7 +212,7 @@ type storeAdapter struct {
 	vendor Vendor
 }
 
-func (a storeAdapter) key(user string) string { return string(a.vendor) + ":" + user }
+func (a storeAdapter) key(user string) string { return grantKey(a.vendor, user) }
 
 func (a storeAdapter) Load(ctx context.Context, user string) (tokencache.Entry[*held], bool, error) {
 	sg, ok, err := a.s.Load(ctx, a.key(user))
@@ -222,11 +222,22 @@ func (a storeAdapter) Load(ctx context.Context, user string) (tokencache.Entry[*
 	if sg.Grant.Vendor != a.vendor || sg.Grant.UserID != user {
 		return tokencache.Entry[*held]{}, false, nil // not ours: ignore rather than hand it out
 	}
-	return tokencache.Entry[*held]{Value: &held{grant: sg.Grant, variant: variant(sg.Variant)}, Soft: sg.RefreshAfter, Hard: sg.ExpiresAt}, true, nil
+	h := &held{grant: sg.Grant, variant: variant(sg.Variant), seq: loadSeq.Add(1)}
+	return tokencache.Entry[*held]{Value: h, Soft: sg.RefreshAfter, Hard: sg.ExpiresAt}, true, nil
 }
 
+// Save saves the grant, unless it came from the Store (found there by a
+// Locker's holder), then releases the Locker's lock if one is held for it.
 func (a storeAdapter) Save(ctx context.Context, user string, e tokencache.Entry[*held]) error {
-	return a.s.Save(ctx, a.key(user), StoredGrant{Grant: e.Value.grant, Variant: uint64(e.Value.variant), RefreshAfter: e.Soft, ExpiresAt: e.Hard})
+	h := e.Value
+	var err error
+	if !h.shared {
+		err = a.s.Save(ctx, a.key(user), StoredGrant{Grant: h.grant, Variant: uint64(h.variant), RefreshAfter: e.Soft, ExpiresAt: e.Hard})
+	}
+	if h.release != nil {
+		h.release()
+	}
+	return err
 }
 
 func (a storeAdapter) Delete(ctx context.Context, user string) error {
