@@ -17,6 +17,7 @@
 package fakekit
 
 import (
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -27,6 +28,9 @@ import (
 // DefaultStatus is the status of an injected failure whose Status is 0 (and
 // that is not a Reset).
 const DefaultStatus = http.StatusInternalServerError
+
+// maxDrain caps the request body read before an injected failure.
+const maxDrain = 16 << 20
 
 // Message is the message of injected error bodies.
 const Message = "injected failure"
@@ -152,6 +156,13 @@ func (q *Faults) Wrap(route string, anyRoute bool, h http.Handler) http.Handler 
 
 // serve answers with f.
 func (q *Faults) serve(w http.ResponseWriter, r *http.Request, f Failure) {
+	// A failure never reaches the route's handler: read the body here, which
+	// also lets a net/http server notice the client hanging up (it watches
+	// the connection only once the body is read), so a delay ends with the
+	// request's context.
+	if r.Body != nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxDrain))
+	}
 	if f.Delay > 0 {
 		t := time.NewTimer(f.Delay)
 		select {

@@ -211,7 +211,8 @@ func TestListen_DelayWatchesContext(t *testing.T) {
 	q.FailNext(1, fakekit.Failure{Delay: time.Hour})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/a", nil)
+	// With a body: the server watches the connection only once it is read.
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/a", strings.NewReader(`{"a":1}`))
 	start := time.Now()
 	_, err := srv.Client().Do(req)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
