@@ -106,7 +106,7 @@ func TestFake_FailNext_Reset(t *testing.T) {
 			s.FailNext(1, entrupytest.Failure{Reset: true})
 			_, err = c.GetAuthentication(ctx, "ent_1")
 			require.NoError(t, err)
-			assert.GreaterOrEqual(t, s.Calls(entrupytest.RouteGetAuthentication), 2)
+			assert.Equal(t, 2, s.Calls(entrupytest.RouteGetAuthentication), "one reset, one retry")
 		})
 	}
 }

@@ -228,3 +228,24 @@ func TestListen_CloseTwice(t *testing.T) {
 	srv.Close()
 	srv.Close()
 }
+
+// A reset GET reaches the client: the server does not keep connections
+// alive, so net/http has no reused connection to resend it on.
+func TestListen_ResetGETReachesClient(t *testing.T) {
+	q, h := newFake()
+	srv := listen(t, h)
+	hc := srv.Client()
+	for range 3 { // warm a connection, if the server kept it
+		resp, err := hc.Get(srv.URL + "/b")
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	q.FailNext(1, fakekit.Failure{Reset: true})
+	resp, err := hc.Get(srv.URL + "/b")
+	if resp != nil {
+		resp.Body.Close()
+	}
+	require.Error(t, err)
+	assert.Equal(t, 4, q.Calls(routeB), "sent once, not resent by net/http")
+}

@@ -11,6 +11,12 @@ import (
 // IPv4 loopback is unavailable). Unlike httptest.NewServer it returns an
 // error instead of panicking when no port can be had. Close the server when
 // done; closing it twice is safe.
+//
+// The server closes each connection after its answer (no keep-alive), so
+// that every request comes on a fresh connection and an injected [Reset]
+// always reaches the client: net/http silently resends a GET whose reused
+// connection is reset before any answer, which would hide the reset and
+// make call counts depend on connection reuse.
 func Listen(h http.Handler) (*httptest.Server, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -20,6 +26,7 @@ func Listen(h http.Handler) (*httptest.Server, error) {
 		}
 	}
 	s := &httptest.Server{Listener: l, Config: &http.Server{Handler: h}}
+	s.Config.SetKeepAlivesEnabled(false)
 	s.Start()
 	return s, nil
 }
