@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/jarcoal/httpmock"
 
@@ -11,15 +12,17 @@ import (
 	"github.com/sdkbroker/sdkbroker/idv/idvtest"
 )
 
-// The fake plugged into an httpmock transport: no socket, and an https base
-// URL works since nothing goes on the wire.
-func ExampleFake_Responder() {
-	fake := idvtest.New()
-	mt := httpmock.NewMockTransport()
-	mt.RegisterNoResponder(fake.Responder())
-
-	client, err := idv.NewClient("https://idv.example.com", idv.Credentials{APIKey: idvtest.DefaultAPIKey},
-		idv.WithHTTPClient(&http.Client{Transport: mt}))
+// A fake on a loopback socket, a client for it, and a browser following the
+// handoff URL to the session's page. In a test, use NewServer(t), which
+// closes the server when the test ends.
+func Example() {
+	srv, err := idvtest.Start()
+	if err != nil {
+		fmt.Println("error:", err)
+		return
+	}
+	defer srv.Close()
+	client, err := srv.NewClient()
 	if err != nil {
 		fmt.Println("error:", err)
 		return
@@ -29,27 +32,65 @@ func ExampleFake_Responder() {
 		fmt.Println("error:", err)
 		return
 	}
-	rec, _ := fake.Session(h.Session.ID)
-	fmt.Println(rec.ID, rec.WorkflowID, rec.Metadata["externalUserId"])
-	fmt.Println(fake.Calls(idvtest.RouteCreateDevice), fake.Calls(idvtest.RouteStartSession))
+	resp, err := srv.Client().Get(h.URL)
+	if err != nil {
+		fmt.Println("error:", err)
+		return
+	}
+	_ = resp.Body.Close()
+	rec, _ := srv.Session(h.Session.ID)
+	fmt.Println(resp.StatusCode, rec.WorkflowID, rec.Metadata["externalUserId"], rec.Opened)
+	fmt.Println(srv.Calls(idvtest.RouteCreateDevice), srv.Calls(idvtest.RouteStartSession), srv.Calls(idvtest.RouteMobile))
 	// Output:
-	// session-1 kyc user-42
-	// 1 1
+	// 200 kyc user-42 1
+	// 1 1 1
 }
 
-// Injected failures: the next device creation answers 503.
+// The fake plugged into an httpmock transport: no socket, and an https base
+// URL works since nothing goes on the wire. FastRetry makes an injected 429
+// cost milliseconds despite its Retry-After of 30 s.
+func Example_httpmock() {
+	fake := idvtest.New()
+	mt := httpmock.NewMockTransport()
+	mt.RegisterNoResponder(fake.Responder())
+	client, err := idv.NewClient("https://idv.example.com", fake.Credentials(),
+		idv.WithHTTPClient(&http.Client{Transport: mt}), idvtest.FastRetry())
+	if err != nil {
+		fmt.Println("error:", err)
+		return
+	}
+
+	fake.FailNext(1, idvtest.Failure{Status: http.StatusTooManyRequests, RetryAfter: 30 * time.Second})
+	start := time.Now()
+	h, err := client.Initiate(context.Background(), idv.InitiateParams{WorkflowID: "kyc", ExternalUserID: "user-42"})
+	if err != nil {
+		fmt.Println("error:", err)
+		return
+	}
+	fmt.Println(time.Since(start) < time.Second)
+	rec, _ := fake.Session(h.Session.ID)
+	fmt.Println(rec.ID, rec.WorkflowID, rec.Metadata["externalUserId"])
+	fmt.Println(fake.Calls(idvtest.RouteCreateDevice), fake.Calls(idvtest.RouteStartSession), mt.GetTotalCallCount())
+	// Output:
+	// true
+	// session-1 kyc user-42
+	// 2 1 3
+}
+
+// Injected failures: the next device creation answers 503, which a create
+// does not retry.
 func ExampleFake_FailNext() {
 	fake := idvtest.New()
 	mt := httpmock.NewMockTransport()
 	mt.RegisterNoResponder(fake.Responder())
-	client, _ := idv.NewClient("https://idv.example.com", idv.Credentials{APIKey: idvtest.DefaultAPIKey},
-		idv.WithHTTPClient(&http.Client{Transport: mt}))
+	client, _ := idv.NewClient("https://idv.example.com", fake.Credentials(),
+		idv.WithHTTPClient(&http.Client{Transport: mt}), idvtest.FastRetry())
 
 	fake.FailNext(1, idvtest.Failure{Route: idvtest.RouteCreateDevice, Status: http.StatusServiceUnavailable})
 	_, err := client.CreateEphemeralDevice(context.Background(), 0)
 	fmt.Println(err)
-	fmt.Println(idv.IsRetryable(err))
+	fmt.Println(idv.IsRetryable(err), fake.Calls(idvtest.RouteCreateDevice))
 	// Output:
 	// idv: POST /api/device/ephemeral: 503 service unavailable [INJECTED_FAILURE]: injected failure
-	// true
+	// true 1
 }
