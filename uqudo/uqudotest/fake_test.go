@@ -131,7 +131,7 @@ func TestFake_SessionData(t *testing.T) {
 		"not base64":       `{"data":"***"}`,
 		"base64 garbage":   `{"data":"` + b64("garbage") + `"}`,
 		"no documents":     `{"data":"` + b64(`{"documents":[]}`) + `"}`,
-		"unknown document": `{"data":"` + b64(`{"documents":[{"documentType":"MOON_ID"}]}`) + `"}`,
+		"unknown document": `{"data":"` + b64(`{"documents":[{"documentType":"moon id"}]}`) + `"}`,
 	} {
 		rec := do(t, f, http.MethodPost, "/api/v1/session", body, tok)
 		assert.Equal(t, http.StatusBadRequest, rec.Code, name)
