@@ -95,27 +95,18 @@ func (c *Client) now() time.Time {
 	return c.clock()
 }
 
-// Close releases what the client owns: the idle connections of the HTTP
-// transport it created (a transport passed with [WithHTTPClient] stays the
-// caller's). It is safe to call more than once, concurrently, and on a nil
-// or zero Client. Calls made after Close fail with [ErrClosed] and send
-// nothing; [Client.HandoffURL] and BaseURL, which send nothing, keep working.
+// Close releases what the client owns. Today that is nothing: requests go
+// through the *http.Client of [WithHTTPClient], which the caller keeps
+// owning, or through http.DefaultTransport as it is at request time, which
+// the whole program shares, so Close closes neither. It is safe to call
+// more than once, concurrently, and on a nil or zero Client. Calls made
+// after Close fail with [ErrClosed] and send nothing; [Client.HandoffURL]
+// and BaseURL, which send nothing, keep working.
 func (c *Client) Close() {
 	if c == nil || c.hc == nil || c.closed == nil || !c.closed.CompareAndSwap(false, true) {
 		return
 	}
-	closeHTTP(c.hc)
-}
-
-// closeHTTP closes the HTTP core's resources once it can (the core's Close
-// is being added; until then this releases nothing).
-func closeHTTP(hc any) {
-	switch cl := hc.(type) {
-	case interface{ Close() error }:
-		_ = cl.Close()
-	case interface{ Close() }:
-		cl.Close()
-	}
+	c.hc.Close()
 }
 
 // usable reports why the client cannot be used, or nil.
