@@ -28,10 +28,6 @@ type Server struct {
 	*Fake
 	// URL is the base URL of the server, such as http://127.0.0.1:port.
 	URL string
-	// APIToken is the token the fake accepts.
-	//
-	// Deprecated: use s.Credentials().APIToken.
-	APIToken string
 
 	srv *httptest.Server
 }
@@ -57,7 +53,7 @@ func Start(opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{Fake: f, URL: srv.URL, APIToken: f.token, srv: srv}, nil
+	return &Server{Fake: f, URL: srv.URL, srv: srv}, nil
 }
 
 // Client returns an *http.Client for the server, whose connections are

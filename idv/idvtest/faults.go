@@ -25,11 +25,6 @@ const (
 	// RouteMobile is the mobile page /capture redirects to (a browser's
 	// route, not the client's).
 	RouteMobile = "GET /mobile"
-
-	// RouteDeepLink is the old name of RouteCreateDeepLink.
-	//
-	// Deprecated: use RouteCreateDeepLink.
-	RouteDeepLink = RouteCreateDeepLink
 )
 
 // CodeInjected is the code of a failure injected by [Fake.FailNext] whose

@@ -17,11 +17,6 @@ const (
 	RouteLinkInstall = "POST /v2/users/{install_id}/link"
 	// RouteDeleteUser is sentiance.Client.DeleteUser's route.
 	RouteDeleteUser = "DELETE /users/{user_id}"
-
-	// RouteAuthCode is the old name of RouteCreateAuthCode.
-	//
-	// Deprecated: use RouteCreateAuthCode.
-	RouteAuthCode = RouteCreateAuthCode
 )
 
 // CodeInjected is the errorCode of a failure injected by [Fake.FailNext]

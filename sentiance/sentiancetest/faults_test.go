@@ -155,8 +155,4 @@ func TestStart(t *testing.T) {
 	srv.Close() // twice is fine
 	_, err = c.CreateAuthCode(context.Background(), "user-1")
 	assert.Error(t, err, "the server is gone")
-
-	old := sentiancetest.StartServer() // the deprecated name still works
-	defer old.Close()
-	assert.NotEmpty(t, old.URL)
 }

@@ -56,18 +56,6 @@ func Start(opts ...Option) (*Server, error) {
 	return &Server{Fake: f, URL: srv.URL, srv: srv}, nil
 }
 
-// StartServer is [Start] for callers that cannot handle its error: it
-// panics when no socket can be had.
-//
-// Deprecated: use Start.
-func StartServer(opts ...Option) *Server {
-	s, err := Start(opts...)
-	if err != nil {
-		panic(err)
-	}
-	return s
-}
-
 // NewClient returns a sentiance client for the server: its URL, the fake's
 // credentials and clock (sentiance.WithClock), the server's *http.Client and
 // [FastRetry]. opts are applied after these, so they may override them.

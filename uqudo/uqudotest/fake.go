@@ -125,13 +125,6 @@ func WithClientCredentials(clientID, clientSecret string) Option {
 	}
 }
 
-// WithCredentials is the old name of [WithClientCredentials].
-//
-// Deprecated: use WithClientCredentials.
-func WithCredentials(clientID, clientSecret string) Option {
-	return WithClientCredentials(clientID, clientSecret)
-}
-
 // WithTokenTTL sets the access-token lifetime (default DefaultTokenTTL).
 func WithTokenTTL(d time.Duration) Option { return func(f *Fake) { f.tokenTTL = d } }
 

@@ -123,8 +123,6 @@ func TestFake_Credentials(t *testing.T) {
 	assert.Equal(t, uqudo.Credentials{ClientID: "my-client", ClientSecret: "my-secret-0123456789"}, f.Credentials())
 	_, err := mockClient(t, f).CreateSession(context.Background(), passport)
 	require.NoError(t, err, "the credentials are the ones the fake accepts")
-	old := uqudotest.New(uqudotest.WithCredentials("old-client", "old-secret-0123456789")) // deprecated name
-	assert.Equal(t, "old-client", old.Credentials().ClientID)
 }
 
 func TestStart(t *testing.T) {
