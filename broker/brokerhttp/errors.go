@@ -73,7 +73,9 @@ type Error struct {
 	Vendor broker.Vendor
 	// RetryAfter is the wait sent in Retry-After with a 503 rate-limit
 	// answer: the wait the vendor asked for, rounded up to whole seconds,
-	// and 1 s when the vendor named none. Zero for other answers.
+	// and 1 s when the vendor named none. Zero for other answers. In your
+	// own *Error with a 429 or 503 status, a positive RetryAfter is sent
+	// the same way.
 	RetryAfter time.Duration
 	// Err is the cause, never sent to the client.
 	Err error

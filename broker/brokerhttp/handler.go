@@ -276,7 +276,7 @@ func (h *handler) log(r *http.Request, op string, v broker.Vendor, status int, e
 	}
 	level := slog.LevelDebug
 	switch {
-	case status >= 500 && e != nil && e.Code == CodeInternal:
+	case status == http.StatusInternalServerError:
 		level = slog.LevelError
 	case status >= 500:
 		level = slog.LevelWarn

@@ -3,6 +3,7 @@ package brokerhttp_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -88,6 +89,13 @@ func TestHandler_Start_ParamsReachTheVendor(t *testing.T) {
 	require.NotNil(t, d.GeneralConfig)
 	require.Equal(t, testUser, d.GeneralConfig.UserIdentifier)
 
+	// The body cannot set the user IDV records either: the broker's
+	// externalUserId wins.
+	g = grantOf(t, post(t, e.h, "/idv/start", "customer-0003", `{"metadata":{"externalUserId":"someone-else"}}`))
+	s, ok = e.idv.Session(g.SessionID)
+	require.True(t, ok)
+	require.Equal(t, "customer-0003", s.Metadata["externalUserId"])
+
 	// Empty bodies take the broker's defaults.
 	g = grantOf(t, post(t, e.h, "/idv/start", "customer-0002", ``))
 	s, ok = e.idv.Session(g.SessionID)
@@ -142,6 +150,7 @@ func TestHandler_BadRequests(t *testing.T) {
 		{"duplicate key", "/entrupy/start", `{"email":"a@example.com","email":"b@example.com","sdk_authorization_request":"x"}`, `duplicate key: "email"`},
 		{"duplicate key in other case", "/entrupy/start", `{"email":"a@example.com","EMAIL":"b@example.com"}`, "duplicate key"},
 		{"duplicate key with the Kelvin sign", "/idv/start", `{"workflow_id":"a","wor\u212aflow_id":"b"}`, "duplicate key"},
+		{"duplicate key with the long s", "/entrupy/start", `{"first_name":"a","fir\u017ft_name":"b"}`, "duplicate key"},
 		{"duplicate nested key", "/uqudo/start", `{"data":{"documents":[{"documentType":"PASSPORT","documentType":"GENERIC_ID"}]}}`, "duplicate key"},
 		{"unknown field", "/entrupy/start", `{"sdk_authorization_request":"x","email":"a@example.com","nickname":"x"}`, `does not take: "nickname"`},
 		{"unknown nested field", "/uqudo/start", `{"data":{"documents":[{"documentType":"PASSPORT"}],"extra":1}}`, `"extra"`},
@@ -278,6 +287,17 @@ func TestHandler_BodyTooLarge(t *testing.T) {
 	e.h.ServeHTTP(w, r)
 	errorOf(t, w, http.StatusRequestEntityTooLarge, brokerhttp.CodeBodyTooLarge)
 
+	// A declared Content-Length over the limit is refused without reading the body.
+	read := false
+	r = httptest.NewRequest(http.MethodPost, "/idv/start", readFunc(func([]byte) (int, error) { read = true; return 0, io.EOF }))
+	r.ContentLength = brokerhttp.DefaultMaxBodyBytes + 1
+	r.Header.Set("Content-Type", "application/json")
+	r.Header.Set(userHeader, testUser)
+	w = httptest.NewRecorder()
+	e.h.ServeHTTP(w, r)
+	errorOf(t, w, http.StatusRequestEntityTooLarge, brokerhttp.CodeBodyTooLarge)
+	require.False(t, read)
+
 	// WithMaxBodyBytes lowers it.
 	h, err := brokerhttp.New(e.b, brokerhttp.WithUser(userFromHeader), brokerhttp.WithMaxBodyBytes(16))
 	require.NoError(t, err)
@@ -359,6 +379,21 @@ func TestHandler_VendorDecodeAndTimeout(t *testing.T) {
 			brokerhttp.WithUser(userFromHeader))
 		require.NoError(t, err)
 		errorOf(t, post(t, h, "/idv/start", testUser, `{}`), http.StatusBadGateway, c.code)
+	}
+}
+
+// Retry-After is the vendor's wait rounded up to whole seconds (a vendor
+// may send an HTTP date), and 1 when the vendor named none.
+func TestHandler_RetryAfterRounding(t *testing.T) {
+	for wait, want := range map[time.Duration]string{0: "1", time.Millisecond: "1", time.Second: "1", 1500 * time.Millisecond: "2", time.Minute: "60"} {
+		err := &broker.OpError{Vendor: broker.Uqudo, Op: "start",
+			Err: &broker.APIError{Vendor: "uqudo", StatusCode: http.StatusTooManyRequests, RetryAfter: wait}}
+		h, herr := brokerhttp.New(&stubBroker{start: func(context.Context, broker.Request) (*broker.Grant, error) { return nil, err }},
+			brokerhttp.WithUser(userFromHeader))
+		require.NoError(t, herr)
+		w := post(t, h, "/uqudo/start", testUser, `{}`)
+		errorOf(t, w, http.StatusServiceUnavailable, brokerhttp.CodeVendorRateLimited)
+		require.Equal(t, want, w.Header().Get("Retry-After"), wait)
 	}
 }
 
@@ -582,3 +617,7 @@ func TestHandler_StripPrefix(t *testing.T) {
 	require.Equal(t, "no-store", res.Header.Get("Cache-Control"))
 	require.Equal(t, strconv.Itoa(1), strconv.Itoa(e.calls(broker.Sentiance)))
 }
+
+type readFunc func([]byte) (int, error)
+
+func (f readFunc) Read(p []byte) (int, error) { return f(p) }

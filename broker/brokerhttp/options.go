@@ -58,8 +58,9 @@ func WithMaxBodyBytes(n int64) Option {
 	}
 }
 
-// WithLogger logs each answer: failures at Error (500) or Warn (502, 503),
-// everything else at Debug. A line carries the operation ("start",
+// WithLogger logs each answer: a 500 at Error, other 5xx at Warn,
+// everything else (grants included) at Debug, and a request whose client
+// went away at Debug with status 0. A line carries the operation ("start",
 // "invalidate"), the vendor, the status and the error code, and for a
 // vendor failure the kind of error, the vendor's HTTP status, error code
 // and request id when they look like codes. It never carries a user id, a
