@@ -23,6 +23,7 @@ package brokertest
 
 import (
 	"errors"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -92,6 +93,7 @@ type config struct {
 	sentiance []sentiancetest.Option
 	idvFake   []idvtest.Option
 	uqudoFake []uqudotest.Option
+	wrap      func(http.RoundTripper) http.RoundTripper
 }
 
 // WithTime sets the time the Env's clock starts at (default the real time
@@ -117,6 +119,16 @@ func WithUqudoParams(p broker.UqudoParams) Option { return func(c *config) { c.u
 // vendors), so they may replace them.
 func WithBrokerOptions(opts ...broker.Option) Option {
 	return func(c *config) { c.brokerOps = append(c.brokerOps, opts...) }
+}
+
+// WithRoundTripper wraps the transport of every vendor client the broker
+// uses with wrap, to watch or hold back the broker's vendor calls (count the
+// calls in flight, make answers wait on a channel...). wrap gets each
+// server's own transport; tell vendors apart by the request's URL, which
+// starts with the server's URL. For slow or failing answers, prefer the
+// fakes' FailNext (Delay, Status, Reset).
+func WithRoundTripper(wrap func(next http.RoundTripper) http.RoundTripper) Option {
+	return func(c *config) { c.wrap = wrap }
 }
 
 // WithEntrupyFake adds options for the Entrupy fake (entrupytest.New); the
@@ -215,16 +227,27 @@ func Start(opts ...Option) (_ *Env, err error) {
 	if e.Uqudo, err = uqudotest.Start(append([]uqudotest.Option{uqudotest.WithClock(now)}, cfg.uqudoFake...)...); err != nil {
 		return nil, err
 	}
-	if e.EntrupyClient, err = e.Entrupy.NewClient(); err != nil {
+	hc := func(srv interface{ Client() *http.Client }) *http.Client {
+		c := *srv.Client()
+		if cfg.wrap != nil {
+			next := c.Transport
+			if next == nil {
+				next = http.DefaultTransport
+			}
+			c.Transport = cfg.wrap(next)
+		}
+		return &c
+	}
+	if e.EntrupyClient, err = e.Entrupy.NewClient(entrupy.WithHTTPClient(hc(e.Entrupy))); err != nil {
 		return nil, err
 	}
-	if e.SentianceClient, err = e.Sentiance.NewClient(); err != nil {
+	if e.SentianceClient, err = e.Sentiance.NewClient(sentiance.WithHTTPClient(hc(e.Sentiance))); err != nil {
 		return nil, err
 	}
-	if e.IDVClient, err = e.IDV.NewClient(); err != nil {
+	if e.IDVClient, err = e.IDV.NewClient(idv.WithHTTPClient(hc(e.IDV))); err != nil {
 		return nil, err
 	}
-	if e.UqudoClient, err = e.Uqudo.NewClient(); err != nil {
+	if e.UqudoClient, err = e.Uqudo.NewClient(uqudo.WithHTTPClient(hc(e.Uqudo))); err != nil {
 		return nil, err
 	}
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -219,4 +220,49 @@ func TestClock(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Equal(t, t0.Add(time.Minute+800*time.Second), c.Now())
+}
+
+// gate holds every vendor answer until opened, and tracks calls in flight.
+type gate struct {
+	open     chan struct{}
+	inflight atomic.Int32
+	seen     atomic.Int32
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func (g *gate) wrap(next http.RoundTripper) http.RoundTripper {
+	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		g.inflight.Add(1)
+		defer g.inflight.Add(-1)
+		g.seen.Add(1)
+		<-g.open
+		return next.RoundTrip(r)
+	})
+}
+
+func TestWithRoundTripper(t *testing.T) {
+	g := &gate{open: make(chan struct{})}
+	env := brokertest.New(t, brokertest.WithRoundTripper(g.wrap))
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() { _, errs[i] = env.Broker.Start(ctx, env.Request(broker.Sentiance, "user-0001")) })
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for g.inflight.Load() < 1 {
+		require.True(t, time.Now().Before(deadline), "no vendor call went through the wrapper")
+		time.Sleep(time.Millisecond)
+	}
+	assert.EqualValues(t, 1, g.inflight.Load(), "one shared vendor call for concurrent Starts")
+	close(g.open)
+	wg.Wait()
+	for _, err := range errs {
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 1, env.MintCalls(broker.Sentiance))
+	assert.EqualValues(t, 1, g.seen.Load())
 }
