@@ -89,6 +89,6 @@ var (
 // IsRetryable reports whether err is worth retrying later: a 429, 502, 503
 // or 504 answer, a connection failure, or a timeout that was not the
 // caller's own deadline. A 5xx to a call that creates something is not
-// retried by the client (the device or session may exist) but is reported
-// retryable here, so the caller decides.
+// retried by the client (the device or session may exist); a 502, 503 or
+// 504 is reported retryable here (so the caller decides), any other 5xx is not.
 func IsRetryable(err error) bool { return httpx.IsRetryable(err) }

@@ -51,7 +51,8 @@
 // 5 s, honouring Retry-After up to the maximum wait; see [WithRetry]). The
 // POSTs, [Client.CreateAuthCode] and [Client.LinkInstall], are retried only on
 // 429 or when the request provably never reached Sentiance; after a 5xx they
-// return an error for which [IsRetryable] is true and the caller decides.
+// return the error at once: [IsRetryable] is true for a 502, 503 or 504 (the
+// caller decides whether to try again) and false for any other 5xx.
 //
 // # Secrets
 //
