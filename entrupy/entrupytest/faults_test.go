@@ -128,6 +128,7 @@ func TestFake_FailNext_Delay(t *testing.T) {
 			_, err := c.AuthorizeUser(ctx, params("user-0001"))
 			assert.ErrorIs(t, err, context.DeadlineExceeded)
 			assert.Less(t, time.Since(start), 10*time.Second, "the delay watches the request's context")
+			s.FailNext(0, entrupytest.Failure{}) // in case a slow client never sent it
 
 			// A short delay, then the answer.
 			s.FailNext(1, entrupytest.Failure{Delay: 20 * time.Millisecond, Status: http.StatusBadGateway})
