@@ -8,7 +8,8 @@
 // broker uses (fast retries: an injected 429 costs milliseconds), and one
 // controllable [Clock] shared by the fakes, the clients and the broker, so
 // that expiry tests never sleep. Everything is closed when the test ends.
-// [Start] is the twin for programs, with [Env.Close].
+// [Start] is the twin for programs, with [Env.Close]. [Env.NewBroker] builds
+// more brokers over the same fakes, such as replicas sharing a Store.
 //
 //	env := brokertest.New(t)
 //	g, err := env.Broker.Start(ctx, env.Request(broker.Sentiance, "user-0001"))
@@ -177,7 +178,11 @@ type Env struct {
 	IDVClient       *idv.Client
 	UqudoClient     *uqudo.Client
 
-	closeOnce sync.Once
+	brokerOpts []broker.Option // what Broker was built with, for NewBroker
+	mu         sync.Mutex
+	closed     bool
+	extra      []*broker.Broker // from NewBroker, closed by Close
+	closeOnce  sync.Once
 }
 
 // New starts an Env configured by opts and closes it when t's test ends. It
@@ -266,16 +271,51 @@ func Start(opts ...Option) (_ *Env, err error) {
 			return nil, errors.New("brokertest: unknown vendor " + string(v))
 		}
 	}
-	if e.Broker, err = broker.New(append(bopts, cfg.brokerOps...)...); err != nil {
+	e.brokerOpts = append(bopts, cfg.brokerOps...)
+	if e.Broker, err = broker.New(e.brokerOpts...); err != nil {
 		return nil, err
 	}
 	return e, nil
 }
 
-// Close closes the broker, then the vendor clients, then the fakes' servers.
-// It is safe to call more than once.
+// errClosed is NewBroker's error after Close.
+var errClosed = errors.New("brokertest: NewBroker after Env.Close")
+
+// NewBroker returns another broker built like [Env.Broker]: over the same
+// vendor clients (so the same fakes, clock and [WithRoundTripper] wrapping),
+// with the same vendor defaults and [WithBrokerOptions], and then opts, which
+// may replace them. Use it for a second replica sharing a Store
+// (broker.WithStore) or for a broker with other options over the same fakes.
+// [Env.Close] closes it before Env.Broker; closing it earlier is fine too.
+// It returns broker.New's error for bad opts, and an error after Close.
+func (e *Env) NewBroker(opts ...broker.Option) (*broker.Broker, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, errClosed
+	}
+	all := append(append([]broker.Option(nil), e.brokerOpts...), opts...)
+	b, err := broker.New(all...)
+	if err != nil {
+		return nil, err
+	}
+	e.extra = append(e.extra, b)
+	return b, nil
+}
+
+// Close closes the brokers (those of [Env.NewBroker], then Env.Broker), then
+// the vendor clients, then the fakes' servers. It is safe to call more than
+// once.
 func (e *Env) Close() {
 	e.closeOnce.Do(func() {
+		e.mu.Lock()
+		e.closed = true
+		extra := e.extra
+		e.extra = nil
+		e.mu.Unlock()
+		for _, b := range extra {
+			b.Close()
+		}
 		if e.Broker != nil {
 			e.Broker.Close()
 		}

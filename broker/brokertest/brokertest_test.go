@@ -266,3 +266,61 @@ func TestWithRoundTripper(t *testing.T) {
 	assert.Equal(t, 1, env.MintCalls(broker.Sentiance))
 	assert.EqualValues(t, 1, g.seen.Load())
 }
+
+func TestEnv_NewBroker(t *testing.T) {
+	store := broker.NewMemoryStore(nil)
+	var calls atomic.Int32
+	count := func(next http.RoundTripper) http.RoundTripper {
+		return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			calls.Add(1)
+			return next.RoundTrip(r)
+		})
+	}
+	env, err := brokertest.Start(brokertest.WithTime(t0), brokertest.WithRoundTripper(count),
+		brokertest.WithBrokerOptions(broker.WithStore(store)))
+	require.NoError(t, err)
+	defer env.Close()
+
+	// A second replica: the same Store (from WithBrokerOptions), clients and clock.
+	replica, err := env.NewBroker()
+	require.NoError(t, err)
+	require.NotSame(t, env.Broker, replica)
+	first, err := env.Broker.Start(ctx, env.Request(broker.Entrupy, "user-0001"))
+	require.NoError(t, err)
+	second, err := replica.Start(ctx, env.Request(broker.Entrupy, "user-0001"))
+	require.NoError(t, err)
+	assert.True(t, second.Reused, "the replica reuses the grant from the shared Store")
+	assert.Equal(t, first.Token, second.Token)
+	assert.Equal(t, 1, env.MintCalls(broker.Entrupy))
+
+	// opts come last and may replace the Env's.
+	noReuse, err := env.NewBroker(broker.WithReuse(broker.Sentiance, false), broker.WithStore(broker.NewMemoryStore(env.Clock.Now)))
+	require.NoError(t, err)
+	for range 2 {
+		g, err := noReuse.Start(ctx, env.Request(broker.Sentiance, "user-0001"))
+		require.NoError(t, err)
+		assert.False(t, g.Reused)
+	}
+	assert.Equal(t, 2, env.MintCalls(broker.Sentiance))
+	before := calls.Load()
+	g, err := noReuse.Start(ctx, env.Request(broker.IDV, "user-0001"))
+	require.NoError(t, err)
+	assert.Greater(t, calls.Load(), before, "its vendor calls go through WithRoundTripper")
+	assert.False(t, g.ExpiresAt.After(t0.Add(24*time.Hour)), "the Env's clock: %v", g.ExpiresAt)
+
+	_, err = env.NewBroker(broker.WithMaxEntries(0))
+	assert.ErrorIs(t, err, broker.ErrInvalidInput)
+
+	env.Close()
+	_, err = env.NewBroker()
+	assert.Error(t, err, "no broker after Close")
+	// Closed by env.Close: a held grant is still served, and a new one fails
+	// in the closed broker's cache (an open broker would reach the closed
+	// client and fail with "client is closed").
+	_, err = replica.Start(ctx, env.Request(broker.Entrupy, "user-0001"))
+	assert.NoError(t, err)
+	for _, b := range []*broker.Broker{replica, noReuse, env.Broker} {
+		_, err = b.Start(ctx, env.Request(broker.Entrupy, "user-0002"))
+		assert.ErrorContains(t, err, "cache closed")
+	}
+}
