@@ -46,8 +46,8 @@ type held struct {
 	// sent is the vendor-side user id the vendor call carried ("" if none);
 	// set by mint for the ledger, not kept in the Store.
 	sent string
-	// With a Store (see replicas.go): seq numbers grants loaded from it
-	// (0: minted here); shared marks a grant a Locker's holder found there
+	// With a Store (see replicas.go): seq numbers grants as they are minted
+	// or loaded from it; shared marks a grant a Locker's holder found there
 	// (the cache's Save then writes nothing); release, if set, releases the
 	// Locker's lock once the grant is saved.
 	seq     uint64
@@ -285,6 +285,7 @@ func (b *Broker) mint(ctx context.Context, vs *vendorState, c *call) (*held, tok
 		}
 		return nil, exp, err
 	}
+	h.seq = grantSeq.Add(1)
 	b.record(ctx, LedgerEntry{Vendor: vs.vendor, UserID: c.req.UserID, VendorUserID: h.sent,
 		SessionID: h.grant.SessionID, CreatedAt: created, ExpiresAt: h.grant.ExpiresAt})
 	return h, exp, nil

@@ -47,10 +47,10 @@ type Notifier interface {
 	Subscribe(fn func(key string)) (unsubscribe func())
 }
 
-// loadSeq numbers the grants loaded from the Store (held.seq), so that an
-// invalidation from another replica drops what this broker held when the
-// message came, and not a grant it loads from the Store afterwards.
-var loadSeq atomic.Uint64
+// grantSeq numbers the grants as they are minted or loaded from the Store
+// (held.seq), so that an invalidation message drops what this broker held
+// when the message came, and not a grant it mints or loads afterwards.
+var grantSeq atomic.Uint64
 
 // grantKey is the Store key of a user's grant with a vendor.
 func grantKey(v Vendor, user string) string { return string(v) + ":" + user }
@@ -90,7 +90,7 @@ func (b *Broker) sharedOrMint(ctx context.Context, vs *vendorState, c *call, key
 		sg, ok, err := b.store.Load(ctx, key)
 		if err == nil && ok && sg.Grant.Vendor == vs.vendor && sg.Grant.UserID == c.req.UserID &&
 			variant(sg.Variant) == want && b.now().Before(sg.RefreshAfter) {
-			h := &held{grant: sg.Grant, variant: want, shared: true, seq: loadSeq.Add(1)}
+			h := &held{grant: sg.Grant, variant: want, shared: true, seq: grantSeq.Add(1)}
 			return h, tokencache.Expiry{Soft: sg.RefreshAfter, Hard: sg.ExpiresAt}, nil
 		}
 	}
@@ -108,7 +108,7 @@ func (b *Broker) subscribe() {
 
 // invalidated drops this broker's memory copy of the grant another process
 // deleted from the Store, and fences the fetch under way for its user. It
-// matches only grants held before the message came (minted here, or loaded
+// matches only grants held before the message came (minted or loaded
 // before it), so the Store's current entry, saved after the deletion, is
 // neither dropped nor deleted.
 func (b *Broker) invalidated(key string) {
@@ -120,6 +120,6 @@ func (b *Broker) invalidated(key string) {
 	if vs == nil || validateUserID(user) != nil {
 		return
 	}
-	before := loadSeq.Load()
+	before := grantSeq.Load()
 	vs.cache.InvalidateIf(user, func(h *held) bool { return h.seq <= before })
 }

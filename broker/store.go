@@ -222,7 +222,7 @@ func (a storeAdapter) Load(ctx context.Context, user string) (tokencache.Entry[*
 	if sg.Grant.Vendor != a.vendor || sg.Grant.UserID != user {
 		return tokencache.Entry[*held]{}, false, nil // not ours: ignore rather than hand it out
 	}
-	h := &held{grant: sg.Grant, variant: variant(sg.Variant), seq: loadSeq.Add(1)}
+	h := &held{grant: sg.Grant, variant: variant(sg.Variant), seq: grantSeq.Add(1)}
 	return tokencache.Entry[*held]{Value: h, Soft: sg.RefreshAfter, Hard: sg.ExpiresAt}, true, nil
 }
 
