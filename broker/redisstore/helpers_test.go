@@ -204,7 +204,7 @@ func (v *vendors) mints(vendor broker.Vendor) int {
 }
 
 // broker builds a broker over the four vendors (clients of its own, like a
-// replica) and store.
+// replica) and store (none if nil).
 func (v *vendors) broker(store broker.Store, opts ...broker.Option) *broker.Broker {
 	t := v.t
 	t.Helper()
@@ -218,12 +218,14 @@ func (v *vendors) broker(store broker.Store, opts ...broker.Option) *broker.Brok
 	uc, err := v.uq.NewClient(uqudo.WithBaseURL(v.uqURL), uqudo.WithHTTPClient(hc))
 	require.NoError(t, err)
 	all := append([]broker.Option{
-		broker.WithStore(store),
 		broker.WithEntrupy(ec),
 		broker.WithSentiance(sc),
 		broker.WithIDV(ic, broker.IDVParams{WorkflowID: "wf-default", TTL: time.Hour}),
 		broker.WithUqudo(uc, broker.UqudoParams{Data: uqudo.NewSessionData(uqudo.DocumentTypePassport)}),
 	}, opts...)
+	if store != nil {
+		all = append(all, broker.WithStore(store))
+	}
 	b, err := broker.New(all...)
 	require.NoError(t, err)
 	t.Cleanup(func() {

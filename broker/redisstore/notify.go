@@ -57,13 +57,20 @@ func (s *Store) Subscribe(fn func(key string)) (unsubscribe func()) {
 }
 
 // WaitSubscribed waits until Redis has confirmed the store's subscription
-// to its channel (the first time), or ctx ends, or the store is closed.
+// to its channel (the first time), or ctx ends, or the store is closed; it
+// returns nil at once if the subscription was confirmed once, even after
+// Close.
 // Invalidation and release messages published before then are not
 // received; a program that wants every replica subscribed before it serves
 // calls it at start-up, with a deadline.
 func (s *Store) WaitSubscribed(ctx context.Context) error {
 	if ctx == nil {
 		return invalid("ctx", "is nil")
+	}
+	select {
+	case <-s.subscribe:
+		return nil
+	default:
 	}
 	select {
 	case <-s.subscribe:

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -148,13 +149,23 @@ func New(client redis.UniversalClient, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// String describes the store without its keys.
+// String describes the store without its keys: the prefix and how many
+// encryption keys it has.
 func (s *Store) String() string {
-	if s == nil {
+	if s == nil || s.keys == nil {
 		return "redisstore.Store(nil)"
 	}
 	return fmt.Sprintf("redisstore.Store{prefix:%q keys:%d}", s.cfg.prefix, len(s.keys.aeads))
 }
+
+// GoString is String, so %#v does not print the keys either.
+func (s *Store) GoString() string { return s.String() }
+
+// Format prints String for every verb.
+func (s *Store) Format(f fmt.State, _ rune) { _, _ = fmt.Fprint(f, s.String()) }
+
+// LogValue logs the store without its keys.
+func (s *Store) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // Redis key suffixes.
 const (
