@@ -48,7 +48,7 @@ func deadAddr(t testing.TB) string {
 
 // deadStore is a Store on a Redis that is not there (no Redis needed).
 func deadStore(t testing.TB, opts ...Option) *Store {
-	c := redis.NewClient(&redis.Options{Addr: deadAddr(t), MaxRetries: -1})
+	c := redis.NewClient(&redis.Options{Addr: deadAddr(t), MaxRetries: -1, DialerRetries: 1})
 	s, err := New(c, append([]Option{WithEncryptionKey(testKey)}, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() {
@@ -67,7 +67,7 @@ func TestRedisDown_StartsKeepWorkingAndRecover(t *testing.T) {
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
 	newStore := func() *Store {
-		c := redis.NewClient(&redis.Options{Addr: own.addr(), MaxRetries: -1})
+		c := redis.NewClient(&redis.Options{Addr: own.addr(), MaxRetries: -1, DialerRetries: 1})
 		s, err := New(c, WithEncryptionKey(testKey), WithTimeout(2*time.Second), WithBreaker(3, 100*time.Millisecond),
 			WithLogger(logger), WithLogInterval(time.Hour))
 		require.NoError(t, err)
@@ -146,7 +146,7 @@ func TestRedisDown_StartsKeepWorkingAndRecover(t *testing.T) {
 func TestRedisSlow_EachCallBoundedByTimeout(t *testing.T) {
 	own := startOwnRedis(t)
 	v := newVendors(t)
-	c := redis.NewClient(&redis.Options{Addr: own.addr(), MaxRetries: -1, ReadTimeout: 5 * time.Second})
+	c := redis.NewClient(&redis.Options{Addr: own.addr(), MaxRetries: -1, DialerRetries: 1, ReadTimeout: 5 * time.Second})
 	t.Cleanup(func() { _ = c.Close() })
 	s, err := New(c, WithEncryptionKey(testKey)) // the default timeout
 	require.NoError(t, err)
@@ -184,7 +184,7 @@ func TestRedisSlow_EachCallBoundedByTimeout(t *testing.T) {
 // saves the key again.
 func TestDeleteFailure_KeyDistrusted(t *testing.T) {
 	own := startOwnRedis(t)
-	c := redis.NewClient(&redis.Options{Addr: own.addr(), MaxRetries: -1})
+	c := redis.NewClient(&redis.Options{Addr: own.addr(), MaxRetries: -1, DialerRetries: 1})
 	t.Cleanup(func() { _ = c.Close() })
 	s, err := New(c, WithEncryptionKey(testKey), WithTimeout(300*time.Millisecond))
 	require.NoError(t, err)

@@ -61,7 +61,7 @@ func singleTarget(t testing.TB) target {
 		missing(t, "REDIS_ADDR")
 	}
 	return target{name: "single", newClient: func() redis.UniversalClient {
-		return redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+		return redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialerRetries: 1})
 	}}
 }
 
@@ -72,7 +72,7 @@ func clusterTarget(t testing.TB) target {
 		missing(t, "REDIS_CLUSTER_ADDRS")
 	}
 	return target{name: "cluster", newClient: func() redis.UniversalClient {
-		return redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(addrs, ","), MaxRetries: -1})
+		return redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(addrs, ","), MaxRetries: -1, DialerRetries: 1})
 	}}
 }
 
@@ -311,7 +311,7 @@ func (r *ownRedis) start() {
 		_ = cmd.Wait()
 		close(done)
 	}(r.cmd, r.done)
-	c := redis.NewClient(&redis.Options{Addr: r.addr(), MaxRetries: -1})
+	c := redis.NewClient(&redis.Options{Addr: r.addr(), MaxRetries: -1, DialerRetries: 1})
 	defer c.Close()
 	eventually(r.t, func() bool {
 		ctx, cancel := context.WithTimeout(background, 200*time.Millisecond)
