@@ -9,8 +9,8 @@ import (
 // BenchmarkStartReused measures Start handing out a held grant (the path a
 // busy backend takes for every repeat request), from all CPUs at once.
 func BenchmarkStartReused(b *testing.B) {
-	h := newHarness(b)
-	br := h.broker()
+	env := newEnv(b)
+	br := env.Broker
 	for _, v := range []broker.Vendor{broker.Entrupy, broker.Sentiance} {
 		b.Run(string(v), func(b *testing.B) {
 			req := request(v, "user-000001")

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sdkbroker/sdkbroker/broker"
+	"github.com/sdkbroker/sdkbroker/broker/brokertest"
 	"github.com/sdkbroker/sdkbroker/entrupy"
 	"github.com/sdkbroker/sdkbroker/entrupy/entrupytest"
 	"github.com/sdkbroker/sdkbroker/idv/idvtest"
@@ -26,8 +26,8 @@ import (
 )
 
 func TestBroker_StartEachVendor(t *testing.T) {
-	h := newHarness(t)
-	b := h.broker()
+	env := newEnv(t)
+	b := env.Broker
 	for _, v := range broker.Vendors() {
 		t.Run(string(v), func(t *testing.T) {
 			g, err := b.Start(background, request(v, "user-000001"))
@@ -35,21 +35,21 @@ func TestBroker_StartEachVendor(t *testing.T) {
 			assert.Equal(t, v, g.Vendor)
 			assert.Equal(t, "user-000001", g.UserID)
 			assert.False(t, g.Reused)
-			assert.True(t, g.ExpiresAt.After(h.clock.Now()), "expires in the future")
-			assert.True(t, g.RefreshAfter.After(h.clock.Now()) && g.RefreshAfter.Before(g.ExpiresAt), "refresh before expiry")
-			assert.Equal(t, 1, h.upstream(v))
+			assert.True(t, g.ExpiresAt.After(env.Clock.Now()), "expires in the future")
+			assert.True(t, g.RefreshAfter.After(env.Clock.Now()) && g.RefreshAfter.Before(g.ExpiresAt), "refresh before expiry")
+			assert.Equal(t, 1, env.MintCalls(v))
 			switch v {
 			case broker.Entrupy:
-				user, ok := h.ent.SignedRequestUser(g.Token)
+				user, ok := env.Entrupy.SignedRequestUser(g.Token)
 				assert.True(t, ok, "the token is a signed request the fake issued")
 				assert.Equal(t, "user-000001", user)
 			case broker.Sentiance:
-				userID, restored, err := h.sen.Redeem(g.Token)
+				userID, restored, err := env.Sentiance.Redeem(g.Token)
 				require.NoError(t, err, "the token is a code the fake issued")
 				assert.NotEmpty(t, userID)
 				assert.False(t, restored)
 			case broker.IDV:
-				rec, ok := h.idv.Session(g.SessionID)
+				rec, ok := env.IDV.Session(g.SessionID)
 				require.True(t, ok)
 				assert.Equal(t, "wf-default", rec.WorkflowID)
 				assert.Equal(t, "user-000001", rec.Metadata["externalUserId"])
@@ -61,7 +61,7 @@ func TestBroker_StartEachVendor(t *testing.T) {
 				assert.Equal(t, g.Token, inner.Query().Get("authorization"))
 				assert.Equal(t, g.SessionID, inner.Query().Get("sessionId"))
 			case broker.Uqudo:
-				data, _, ok := h.uq.SessionData(g.SessionID)
+				data, _, ok := env.Uqudo.SessionData(g.SessionID)
 				require.True(t, ok)
 				assert.Equal(t, uqudo.DocumentTypePassport, data.Documents[0].DocumentType)
 				assert.NotEmpty(t, g.QRCodeText)
@@ -74,29 +74,29 @@ func TestBroker_StartEachVendor(t *testing.T) {
 func TestBroker_SecondStartIsReused(t *testing.T) {
 	for _, v := range broker.Vendors() {
 		t.Run(string(v), func(t *testing.T) {
-			h := newHarness(t)
-			b := h.broker()
+			env := newEnv(t)
+			b := env.Broker
 			first, err := b.Start(background, request(v, "user-000001"))
 			require.NoError(t, err)
-			h.clock.Advance(time.Minute)
+			env.Clock.Advance(time.Minute)
 			second, err := b.Start(background, request(v, "user-000001"))
 			require.NoError(t, err)
 			assert.True(t, second.Reused)
-			assert.Equal(t, 1, h.upstream(v), "no upstream call for a reused grant")
+			assert.Equal(t, 1, env.MintCalls(v), "no upstream call for a reused grant")
 			first.Reused = true
 			assert.Equal(t, *first, *second)
 
 			other, err := b.Start(background, request(v, "user-000002"))
 			require.NoError(t, err)
 			assert.False(t, other.Reused, "grants are per user")
-			assert.Equal(t, 2, h.upstream(v))
+			assert.Equal(t, 2, env.MintCalls(v))
 		})
 	}
 }
 
 func TestBroker_ReturnedGrantIsACopy(t *testing.T) {
-	h := newHarness(t)
-	b := h.broker()
+	env := newEnv(t)
+	b := env.Broker
 	g, err := b.Start(background, entrupyReq("user-000001"))
 	require.NoError(t, err)
 	token := g.Token
@@ -107,8 +107,8 @@ func TestBroker_ReturnedGrantIsACopy(t *testing.T) {
 }
 
 func TestBroker_EntrupyReuseNeedsTheSameSDKRequest(t *testing.T) {
-	h := newHarness(t)
-	b := h.broker()
+	env := newEnv(t)
+	b := env.Broker
 	req := entrupyReq("user-000001")
 	first, err := b.Start(background, req)
 	require.NoError(t, err)
@@ -117,23 +117,23 @@ func TestBroker_EntrupyReuseNeedsTheSameSDKRequest(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, second.Reused)
 	assert.NotEqual(t, first.Token, second.Token)
-	assert.Equal(t, 2, h.upstream(broker.Entrupy))
+	assert.Equal(t, 2, env.MintCalls(broker.Entrupy))
 	third, err := b.Start(background, req)
 	require.NoError(t, err)
 	assert.True(t, third.Reused)
 	assert.Equal(t, second.Token, third.Token)
-	assert.Equal(t, 2, h.upstream(broker.Entrupy))
+	assert.Equal(t, 2, env.MintCalls(broker.Entrupy))
 }
 
 func TestBroker_IDVReuseNeedsTheSameWorkflow(t *testing.T) {
-	h := newHarness(t)
-	b := h.broker()
+	env := newEnv(t)
+	b := env.Broker
 	_, err := b.Start(background, request(broker.IDV, "user-000001"))
 	require.NoError(t, err)
 	g, err := b.Start(background, broker.Request{Vendor: broker.IDV, UserID: "user-000001", IDV: &broker.IDVParams{WorkflowID: "wf-other"}})
 	require.NoError(t, err)
 	assert.False(t, g.Reused)
-	rec, ok := h.idv.Session(g.SessionID)
+	rec, ok := env.IDV.Session(g.SessionID)
 	require.True(t, ok)
 	assert.Equal(t, "wf-other", rec.WorkflowID)
 }
@@ -141,15 +141,15 @@ func TestBroker_IDVReuseNeedsTheSameWorkflow(t *testing.T) {
 func TestBroker_AfterSoftExpiryOneRefreshWithoutBlocking(t *testing.T) {
 	for _, v := range broker.Vendors() {
 		t.Run(string(v), func(t *testing.T) {
-			h := newHarness(t)
-			b := h.broker()
+			env := newEnv(t)
+			b := env.Broker
 			first, err := b.Start(background, request(v, "user-000001"))
 			require.NoError(t, err)
 			// Past the refresh point (and its jitter), before expiry.
-			h.clock.Advance(first.RefreshAfter.Sub(h.clock.Now()) + time.Second)
-			require.True(t, h.clock.Now().Before(first.ExpiresAt.Add(-time.Minute)), "still well before expiry")
+			env.Clock.Advance(first.RefreshAfter.Sub(env.Clock.Now()) + time.Second)
+			require.True(t, env.Clock.Now().Before(first.ExpiresAt.Add(-time.Minute)), "still well before expiry")
 
-			release := h.hold()
+			release := env.hold()
 			defer release()
 			for i := 0; i < 20; i++ {
 				start := time.Now()
@@ -161,13 +161,13 @@ func TestBroker_AfterSoftExpiryOneRefreshWithoutBlocking(t *testing.T) {
 				assert.Equal(t, first.SessionID, g.SessionID)
 			}
 			release()
-			eventually(t, func() bool { return h.upstream(v) == 2 }, "one background refresh")
+			eventually(t, func() bool { return env.MintCalls(v) == 2 }, "one background refresh")
 			eventually(t, func() bool {
 				g, err := b.Start(background, request(v, "user-000001"))
 				return err == nil && (g.Token != first.Token || g.SessionID != first.SessionID)
 			}, "the refreshed grant is served")
 			time.Sleep(20 * time.Millisecond)
-			assert.Equal(t, 2, h.upstream(v), "exactly one refresh")
+			assert.Equal(t, 2, env.MintCalls(v), "exactly one refresh")
 		})
 	}
 }
@@ -175,8 +175,8 @@ func TestBroker_AfterSoftExpiryOneRefreshWithoutBlocking(t *testing.T) {
 func TestBroker_InvalidateMakesExactlyOneNewCall(t *testing.T) {
 	for _, v := range broker.Vendors() {
 		t.Run(string(v), func(t *testing.T) {
-			h := newHarness(t)
-			b := h.broker()
+			env := newEnv(t)
+			b := env.Broker
 			first, err := b.Start(background, request(v, "user-000001"))
 			require.NoError(t, err)
 			require.NoError(t, b.Invalidate(background, v, "user-000001"))
@@ -192,7 +192,7 @@ func TestBroker_InvalidateMakesExactlyOneNewCall(t *testing.T) {
 				}()
 			}
 			wg.Wait()
-			assert.Equal(t, 2, h.upstream(v))
+			assert.Equal(t, 2, env.MintCalls(v))
 			for _, g := range grants {
 				require.NotNil(t, g)
 				assert.NotEqual(t, first.Token+first.SessionID, g.Token+g.SessionID, "the dropped grant is not handed out")
@@ -204,9 +204,9 @@ func TestBroker_InvalidateMakesExactlyOneNewCall(t *testing.T) {
 func TestBroker_ConcurrentStartsForOneUserShareOneCall(t *testing.T) {
 	for _, v := range broker.Vendors() {
 		t.Run(string(v), func(t *testing.T) {
-			h := newHarness(t)
-			b := h.broker()
-			h.delay.Store(int64(20 * time.Millisecond))
+			env := newEnv(t)
+			b := env.Broker
+			env.delay.Store(int64(20 * time.Millisecond))
 			var wg sync.WaitGroup
 			tokens := make([]string, 500)
 			for i := range tokens {
@@ -220,7 +220,7 @@ func TestBroker_ConcurrentStartsForOneUserShareOneCall(t *testing.T) {
 				}()
 			}
 			wg.Wait()
-			assert.Equal(t, 1, h.upstream(v), "one upstream session for 500 concurrent Starts")
+			assert.Equal(t, 1, env.MintCalls(v), "one upstream session for 500 concurrent Starts")
 			for _, tok := range tokens {
 				assert.Equal(t, tokens[0], tok)
 			}
@@ -229,9 +229,9 @@ func TestBroker_ConcurrentStartsForOneUserShareOneCall(t *testing.T) {
 }
 
 func TestBroker_ManyUsersRunConcurrently(t *testing.T) {
-	h := newHarness(t)
-	b := h.broker()
-	h.delay.Store(int64(20 * time.Millisecond))
+	env := newEnv(t)
+	b := env.Broker
+	env.delay.Store(int64(20 * time.Millisecond))
 	start := time.Now()
 	var wg sync.WaitGroup
 	sessions := sync.Map{}
@@ -249,26 +249,26 @@ func TestBroker_ManyUsersRunConcurrently(t *testing.T) {
 	n := 0
 	sessions.Range(func(any, any) bool { n++; return true })
 	assert.Equal(t, 500, n, "500 users, 500 sessions")
-	assert.Equal(t, 500, h.upstream(broker.IDV))
+	assert.Equal(t, 500, env.MintCalls(broker.IDV))
 	// Serially, 500 users x 2 calls x 20 ms would take 20 s.
 	assert.Less(t, time.Since(start), 10*time.Second)
-	assert.Greater(t, h.maxInflight.Load(), int32(10), "vendor calls overlapped")
+	assert.Greater(t, env.maxInflight.Load(), int32(10), "vendor calls overlapped")
 }
 
 func TestBroker_VendorFailureIsTypedAndNotCached(t *testing.T) {
 	for _, v := range broker.Vendors() {
 		t.Run(string(v), func(t *testing.T) {
-			h := newHarness(t)
-			b := h.broker()
+			env := newEnv(t)
+			b := env.Broker
 			switch v {
 			case broker.Entrupy:
-				h.ent.FailNext(1, entrupytest.Failure{Route: entrupytest.RouteAuthorizeUser, Status: 500})
+				env.Entrupy.FailNext(1, entrupytest.Failure{Route: entrupytest.RouteAuthorizeUser, Status: 500})
 			case broker.Sentiance:
-				h.sen.FailNext(1, sentiancetest.Failure{Route: sentiancetest.RouteCreateAuthCode, Status: 500})
+				env.Sentiance.FailNext(1, sentiancetest.Failure{Route: sentiancetest.RouteCreateAuthCode, Status: 500})
 			case broker.IDV:
-				h.idv.FailNext(1, idvtest.Failure{Route: idvtest.RouteCreateDevice, Status: 500})
+				env.IDV.FailNext(1, idvtest.Failure{Route: idvtest.RouteCreateDevice, Status: 500})
 			case broker.Uqudo:
-				h.uq.FailNext(1, uqudotest.Failure{Route: uqudotest.RouteCreateSession, Status: 500})
+				env.Uqudo.FailNext(1, uqudotest.Failure{Route: uqudotest.RouteCreateSession, Status: 500})
 			}
 			_, err := b.Start(background, request(v, "user-000001"))
 			require.Error(t, err)
@@ -289,9 +289,9 @@ func TestBroker_VendorFailureIsTypedAndNotCached(t *testing.T) {
 }
 
 func TestBroker_BadRequestsMakeNoCall(t *testing.T) {
-	h := newHarness(t)
-	b := h.broker()
-	onlyEntrupy, err := broker.New(broker.WithEntrupy(h.entrupy))
+	env := newEnv(t)
+	b := env.Broker
+	onlyEntrupy, err := broker.New(broker.WithEntrupy(env.EntrupyClient))
 	require.NoError(t, err)
 	defer onlyEntrupy.Close()
 	longID := strings.Repeat("x", broker.MaxUserIDLen+1)
@@ -322,7 +322,10 @@ func TestBroker_BadRequestsMakeNoCall(t *testing.T) {
 			require.ErrorAs(t, err, &opErr)
 		})
 	}
-	assert.Zero(t, h.mt.GetTotalCallCount(), "no vendor call for bad input")
+	assert.Zero(t, env.calls.Load(), "no vendor call for bad input")
+	_, err = b.Start(background, request(broker.Sentiance, "user-000001"))
+	require.NoError(t, err)
+	assert.Positive(t, env.calls.Load(), "the count sees the broker's vendor calls")
 
 	//lint:ignore SA1012 a nil context is the bad input under test
 	_, err = b.Start(nil, request(broker.Sentiance, "user-000001"))
@@ -335,8 +338,8 @@ func TestBroker_BadRequestsMakeNoCall(t *testing.T) {
 }
 
 func TestBroker_IDVNeedsAWorkflow(t *testing.T) {
-	h := newHarness(t)
-	b, err := broker.New(broker.WithClock(h.clock.Now), broker.WithIDV(h.idvClient, broker.IDVParams{}))
+	env := newEnv(t)
+	b, err := broker.New(broker.WithClock(env.Clock.Now), broker.WithIDV(env.IDVClient, broker.IDVParams{}))
 	require.NoError(t, err)
 	defer b.Close()
 	_, err = b.Start(background, broker.Request{Vendor: broker.IDV, UserID: "user-000001"})
@@ -370,40 +373,40 @@ func TestNew_Validates(t *testing.T) {
 }
 
 func TestBroker_ReuseOff(t *testing.T) {
-	h := newHarness(t)
-	b := h.broker(broker.WithReuse(broker.Sentiance, false))
+	env := newEnv(t, brokertest.WithBrokerOptions(broker.WithReuse(broker.Sentiance, false)))
+	b := env.Broker
 	for i := 0; i < 3; i++ {
 		g, err := b.Start(background, request(broker.Sentiance, "user-000001"))
 		require.NoError(t, err)
 		assert.False(t, g.Reused)
 	}
-	assert.Equal(t, 3, h.upstream(broker.Sentiance))
+	assert.Equal(t, 3, env.MintCalls(broker.Sentiance))
 	_, err := b.Start(background, request(broker.Entrupy, "user-000001"))
 	require.NoError(t, err)
 	_, err = b.Start(background, request(broker.Entrupy, "user-000001"))
 	require.NoError(t, err)
-	assert.Equal(t, 1, h.upstream(broker.Entrupy), "other vendors still reuse")
+	assert.Equal(t, 1, env.MintCalls(broker.Entrupy), "other vendors still reuse")
 }
 
 func TestBroker_OnGrantAndStats(t *testing.T) {
-	h := newHarness(t)
 	var mu sync.Mutex
 	var events []broker.GrantEvent
 	logs := &strings.Builder{}
 	var logMu sync.Mutex
-	b := h.broker(
+	env := newEnv(t, brokertest.WithBrokerOptions(
 		broker.WithOnGrant(func(_ context.Context, e broker.GrantEvent) {
 			mu.Lock()
 			defer mu.Unlock()
 			events = append(events, e)
 		}),
 		broker.WithLogger(slog.New(slog.NewTextHandler(lockedWriter{&logMu, logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))),
-	)
+	))
+	b := env.Broker
 	g, err := b.Start(background, request(broker.Sentiance, "user-000001"))
 	require.NoError(t, err)
 	_, err = b.Start(background, request(broker.Sentiance, "user-000001"))
 	require.NoError(t, err)
-	h.sen.FailNext(1, sentiancetest.Failure{Route: sentiancetest.RouteCreateAuthCode, Status: 503})
+	env.Sentiance.FailNext(1, sentiancetest.Failure{Route: sentiancetest.RouteCreateAuthCode, Status: 503})
 	_, err = b.Start(background, request(broker.Sentiance, "user-000002"))
 	require.Error(t, err)
 
@@ -431,7 +434,7 @@ func TestBroker_OnGrantAndStats(t *testing.T) {
 	logMu.Unlock()
 	assert.Contains(t, out, "vendor=sentiance")
 	assert.NotContains(t, out, g.Token)
-	assert.NotContains(t, out, sentianceKey)
+	assert.NotContains(t, out, sentiancetest.DefaultAPIKey)
 	assert.NotContains(t, out, "user-000001", "user ids are not logged")
 }
 
@@ -447,8 +450,8 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 }
 
 func TestBroker_MaxEntriesBoundsMemory(t *testing.T) {
-	h := newHarness(t)
-	b := h.broker(broker.WithMaxEntries(10))
+	env := newEnv(t, brokertest.WithBrokerOptions(broker.WithMaxEntries(10)))
+	b := env.Broker
 	for i := 0; i < 100; i++ {
 		_, err := b.Start(background, request(broker.Sentiance, userID(i)))
 		require.NoError(t, err)
@@ -459,9 +462,9 @@ func TestBroker_MaxEntriesBoundsMemory(t *testing.T) {
 }
 
 func TestBroker_CallerCancelDoesNotFailOthers(t *testing.T) {
-	h := newHarness(t)
-	b := h.broker()
-	release := h.hold()
+	env := newEnv(t)
+	b := env.Broker
+	release := env.hold()
 	defer release()
 	ctx, cancel := context.WithCancel(background)
 	leaderErr := make(chan error, 1)
@@ -469,7 +472,7 @@ func TestBroker_CallerCancelDoesNotFailOthers(t *testing.T) {
 		_, err := b.Start(ctx, request(broker.Sentiance, "user-000001"))
 		leaderErr <- err
 	}()
-	eventually(t, func() bool { return h.inflight.Load() == 1 }, "the leader's call is in flight")
+	eventually(t, func() bool { return env.inflight.Load() == 1 }, "the leader's call is in flight")
 	follower := make(chan *broker.Grant, 1)
 	go func() {
 		g, err := b.Start(background, request(broker.Sentiance, "user-000001"))
@@ -491,12 +494,12 @@ func TestBroker_CallerCancelDoesNotFailOthers(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the follower did not get the grant")
 	}
-	assert.Equal(t, 1, h.upstream(broker.Sentiance))
+	assert.Equal(t, 1, env.MintCalls(broker.Sentiance))
 }
 
 func TestGrant_NeverPrintsItsToken(t *testing.T) {
-	h := newHarness(t)
-	b := h.broker()
+	env := newEnv(t)
+	b := env.Broker
 	for _, v := range []broker.Vendor{broker.Entrupy, broker.Sentiance, broker.IDV} {
 		g, err := b.Start(background, request(v, "user-000001"))
 		require.NoError(t, err)
@@ -534,5 +537,3 @@ func TestOpError(t *testing.T) {
 	assert.False(t, broker.IsRetryable(err))
 	assert.True(t, errors.Is(&broker.OpError{Err: context.Canceled}, context.Canceled))
 }
-
-var _ = atomic.Int32{}

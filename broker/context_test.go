@@ -24,14 +24,14 @@ func TestBroker_ContextEndWhileWaitingIsATransportError(t *testing.T) {
 	}
 	for _, v := range broker.Vendors() {
 		t.Run(string(v), func(t *testing.T) {
-			h := newHarness(t)
-			b := h.broker()
+			env := newEnv(t)
+			b := env.Broker
 			if v == broker.Uqudo {
 				// Fetch uqudo's access token first, so the held call is the session.
-				_, err := h.uqudo.CreateSession(background, passportSession())
+				_, err := env.UqudoClient.AccessToken(background)
 				require.NoError(t, err)
 			}
-			release := h.hold()
+			release := env.hold()
 			defer release()
 
 			// The leader starts the shared fetch and is cancelled while it waits.
@@ -41,7 +41,7 @@ func TestBroker_ContextEndWhileWaitingIsATransportError(t *testing.T) {
 				_, err := b.Start(leaderCtx, request(v, "user-000001"))
 				leaderErr <- err
 			}()
-			eventually(t, func() bool { return h.inflight.Load() == 1 }, "the vendor call is in flight")
+			eventually(t, func() bool { return env.inflight.Load() == 1 }, "the vendor call is in flight")
 
 			// A follower waits on the same fetch until its deadline.
 			followerCtx, cancelFollower := context.WithTimeout(background, 50*time.Millisecond)
@@ -73,7 +73,7 @@ func TestBroker_ContextEndWhileWaitingIsATransportError(t *testing.T) {
 				assert.True(t, errors.Is(tc.err, tc.want))
 			}
 			release()
-			eventually(t, func() bool { return h.upstream(v) == 1 }, "the shared call completed")
+			eventually(t, func() bool { return env.MintCalls(v) == 1 }, "the shared call completed")
 		})
 	}
 }

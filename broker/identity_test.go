@@ -9,16 +9,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/sdkbroker/sdkbroker/broker"
+	"github.com/sdkbroker/sdkbroker/broker/brokertest"
 	"github.com/sdkbroker/sdkbroker/idv"
 	"github.com/sdkbroker/sdkbroker/sentiance"
 	"github.com/sdkbroker/sdkbroker/uqudo"
@@ -46,8 +45,8 @@ func mapped(t testing.TB, m broker.UserIDMapper, v broker.Vendor, user string) s
 // Issue 13: "alice" fails clearly for Entrupy without a mapper, before any
 // vendor call, and works as is for the other vendors.
 func TestBroker_AliceNeedsAMapperForEntrupy(t *testing.T) {
-	h := newHarness(t)
-	b := h.broker()
+	env := newEnv(t)
+	b := env.Broker
 	_, err := b.Start(background, entrupyReq("alice"))
 	require.ErrorIs(t, err, broker.ErrInvalidInput)
 	var op *broker.OpError
@@ -60,7 +59,7 @@ func TestBroker_AliceNeedsAMapperForEntrupy(t *testing.T) {
 		assert.Contains(t, err.Error(), want)
 	}
 	assert.NotContains(t, err.Error(), "alice", "the error does not repeat the id")
-	assert.Zero(t, h.mt.GetTotalCallCount(), "no vendor call")
+	assert.Zero(t, env.calls.Load(), "no vendor call")
 	assert.Zero(t, b.Stats()[broker.Entrupy].Fetches, "refused before the grant cache")
 
 	for _, v := range []broker.Vendor{broker.Sentiance, broker.IDV, broker.Uqudo} {
@@ -68,23 +67,24 @@ func TestBroker_AliceNeedsAMapperForEntrupy(t *testing.T) {
 		require.NoError(t, err, v)
 		assert.Equal(t, "alice", g.UserID)
 		if v == broker.Sentiance {
-			_, _, err = h.sen.Redeem(g.Token) // the app's SDK creates the user
+			_, _, err = env.Sentiance.Redeem(g.Token) // the app's SDK creates the user
 			require.NoError(t, err)
 		}
 	}
-	_, ok := h.sen.UserFor("alice")
+	_, ok := env.Sentiance.UserFor("alice")
 	assert.True(t, ok, "without a mapper Sentiance gets the id as is")
 
 	// IDV's bound (the idv package's, 128 bytes) is named too, before any call.
-	calls := h.mt.GetTotalCallCount()
+	calls := env.calls.Load()
+	assert.Positive(t, calls, "the count sees the calls above")
 	_, err = b.Start(background, request(broker.IDV, strings.Repeat("a", idv.MaxIDLength+1)))
 	require.ErrorIs(t, err, broker.ErrInvalidInput)
 	assert.Contains(t, err.Error(), "idv's external_user_id, which must be non-empty UTF-8 text of at most 128 bytes")
 	assert.Contains(t, err.Error(), "WithUserIDs")
-	assert.Equal(t, calls, h.mt.GetTotalCallCount())
+	assert.Equal(t, calls, env.calls.Load())
 
 	// A custom mapper whose ids do not fit is named as such.
-	b2 := h.broker(broker.WithUserIDs(broker.UserIDMapperFunc(func(_ context.Context, _ broker.Vendor, u string) (string, error) {
+	b2 := env.newBroker(t, broker.WithUserIDs(broker.UserIDMapperFunc(func(_ context.Context, _ broker.Vendor, u string) (string, error) {
 		return "x" + u, nil
 	})))
 	_, err = b2.Start(background, entrupyReq("bob"))
@@ -92,20 +92,20 @@ func TestBroker_AliceNeedsAMapperForEntrupy(t *testing.T) {
 	assert.Contains(t, err.Error(), "the mapped user id does not fit entrupy's unique_user_id")
 	// A mapper's own error is reported, and nothing is sent.
 	boom := errors.New("mapper down")
-	b3 := h.broker(broker.WithUserIDs(broker.UserIDMapperFunc(func(context.Context, broker.Vendor, string) (string, error) {
+	b3 := env.newBroker(t, broker.WithUserIDs(broker.UserIDMapperFunc(func(context.Context, broker.Vendor, string) (string, error) {
 		return "", boom
 	})))
 	_, err = b3.Start(background, request(broker.Sentiance, "bob"))
 	require.ErrorIs(t, err, boom)
-	assert.Equal(t, 1, h.upstream(broker.Sentiance), "only alice's call")
+	assert.Equal(t, 1, env.MintCalls(broker.Sentiance), "only alice's call")
 }
 
 // Issue 13: with PseudonymousIDs, "alice" works for every vendor, each fake
 // receives the mapped id (never "alice"), and the grant keeps your id.
 func TestBroker_PseudonymousIDsReachEveryVendor(t *testing.T) {
-	h := newHarness(t)
 	m := pseudonyms(t, testKey)
-	b := h.broker(broker.WithUserIDs(m))
+	env := newEnv(t, brokertest.WithBrokerOptions(broker.WithUserIDs(m)))
+	b := env.Broker
 	for _, v := range broker.Vendors() {
 		t.Run(string(v), func(t *testing.T) {
 			want := mapped(t, m, v, "alice")
@@ -114,22 +114,22 @@ func TestBroker_PseudonymousIDsReachEveryVendor(t *testing.T) {
 			assert.Equal(t, "alice", g.UserID)
 			switch v {
 			case broker.Entrupy:
-				got, ok := h.ent.SignedRequestUser(g.Token)
+				got, ok := env.Entrupy.SignedRequestUser(g.Token)
 				require.True(t, ok)
 				assert.Equal(t, want, got)
 			case broker.Sentiance:
-				_, _, err := h.sen.Redeem(g.Token) // the app's SDK creates the user
+				_, _, err := env.Sentiance.Redeem(g.Token) // the app's SDK creates the user
 				require.NoError(t, err)
-				_, ok := h.sen.UserFor(want)
+				_, ok := env.Sentiance.UserFor(want)
 				assert.True(t, ok, "the code was made for the mapped external id")
-				_, ok = h.sen.UserFor("alice")
+				_, ok = env.Sentiance.UserFor("alice")
 				assert.False(t, ok)
 			case broker.IDV:
-				rec, ok := h.idv.Session(g.SessionID)
+				rec, ok := env.IDV.Session(g.SessionID)
 				require.True(t, ok)
 				assert.Equal(t, want, rec.Metadata[idv.MetadataExternalUserID])
 			case broker.Uqudo:
-				data, _, ok := h.uq.SessionData(g.SessionID)
+				data, _, ok := env.Uqudo.SessionData(g.SessionID)
 				require.True(t, ok)
 				require.NotNil(t, data.GeneralConfig)
 				assert.Equal(t, want, data.GeneralConfig.UserIdentifier)
@@ -211,9 +211,9 @@ func TestPseudonymousIDs_NeverPrintsItsKey(t *testing.T) {
 }
 
 func TestBroker_UqudoUserIdentifier(t *testing.T) {
-	h := newHarness(t)
 	m := pseudonyms(t, testKey)
-	b := h.broker(broker.WithUserIDs(m))
+	env := newEnv(t, brokertest.WithBrokerOptions(broker.WithUserIDs(m)))
+	b := env.Broker
 
 	// The caller's data is not changed by the broker's copy.
 	data := uqudo.SessionData{Documents: []uqudo.Document{{DocumentType: uqudo.DocumentTypePassport}},
@@ -221,7 +221,7 @@ func TestBroker_UqudoUserIdentifier(t *testing.T) {
 	g, err := b.Start(background, broker.Request{Vendor: broker.Uqudo, UserID: "alice", Uqudo: &broker.UqudoParams{Data: &data}})
 	require.NoError(t, err)
 	assert.Empty(t, data.GeneralConfig.UserIdentifier)
-	sent, _, ok := h.uq.SessionData(g.SessionID)
+	sent, _, ok := env.Uqudo.SessionData(g.SessionID)
 	require.True(t, ok)
 	assert.Equal(t, mapped(t, m, broker.Uqudo, "alice"), sent.GeneralConfig.UserIdentifier)
 	assert.True(t, sent.GeneralConfig.ReturnDataForIncompleteSession, "the rest of generalConfig is kept")
@@ -238,7 +238,7 @@ func TestBroker_UqudoUserIdentifier(t *testing.T) {
 	require.NoError(t, err)
 	g, err = b.Start(background, broker.Request{Vendor: broker.Uqudo, UserID: "carol", Uqudo: &broker.UqudoParams{Data: uqudo.RawSessionData(raw)}})
 	require.NoError(t, err)
-	sent, _, ok = h.uq.SessionData(g.SessionID)
+	sent, _, ok = env.Uqudo.SessionData(g.SessionID)
 	require.True(t, ok)
 	assert.True(t, sent.GeneralConfig == nil || sent.GeneralConfig.UserIdentifier == "")
 	owner, err := b.Owner(background, broker.Uqudo, g.SessionID)
@@ -251,14 +251,14 @@ func TestBroker_UqudoUserIdentifier(t *testing.T) {
 // Issue 13: the Sentiance grant carries the platform URL of the client's
 // region, which the app passes to the SDK with the code.
 func TestBroker_SentianceGrantCarriesPlatformURL(t *testing.T) {
-	h := newHarness(t)
-	g, err := h.broker().Start(background, request(broker.Sentiance, "user-000001"))
+	env := newEnv(t)
+	g, err := env.Broker.Start(background, request(broker.Sentiance, "user-000001"))
 	require.NoError(t, err)
-	assert.Equal(t, "https://sentiance.test", g.PlatformURL, "a custom base URL without a region is its own platform")
+	assert.Equal(t, env.Sentiance.URL, g.PlatformURL, "a custom base URL without a region is its own platform")
 	raw, err := json.Marshal(g)
 	require.NoError(t, err)
-	assert.Contains(t, string(raw), `"platform_url":"https://sentiance.test"`)
-	assert.Contains(t, g.String(), "https://sentiance.test")
+	assert.Contains(t, string(raw), `"platform_url":"`+env.Sentiance.URL+`"`)
+	assert.Contains(t, g.String(), env.Sentiance.URL)
 
 	for region, want := range map[sentiance.Region]string{
 		sentiance.RegionEU: sentiance.PlatformURLEU,
@@ -267,11 +267,10 @@ func TestBroker_SentianceGrantCarriesPlatformURL(t *testing.T) {
 	} {
 		t.Run(string(region), func(t *testing.T) {
 			// The region's client, sent to the fake through a proxy base URL.
-			c, err := sentiance.NewClient(sentiance.Credentials{APIKey: sentianceKey}, sentiance.WithRegion(region),
-				sentiance.WithBaseURL("https://sentiance.test"), sentiance.WithHTTPClient(&http.Client{Transport: h.mt}),
-				sentiance.WithRetry(0, time.Millisecond, time.Millisecond))
+			c, err := env.Sentiance.NewClient(sentiance.WithRegion(region))
 			require.NoError(t, err)
-			b, err := broker.New(broker.WithSentiance(c), broker.WithClock(h.clock.Now))
+			defer c.Close()
+			b, err := broker.New(broker.WithSentiance(c), broker.WithClock(env.Clock.Now))
 			require.NoError(t, err)
 			defer b.Close()
 			g, err := b.Start(background, request(broker.Sentiance, "user-000002"))
@@ -281,7 +280,7 @@ func TestBroker_SentianceGrantCarriesPlatformURL(t *testing.T) {
 		})
 	}
 	for _, v := range []broker.Vendor{broker.Entrupy, broker.IDV, broker.Uqudo} {
-		g, err := h.broker().Start(background, request(v, "user-000003"))
+		g, err := env.Broker.Start(background, request(v, "user-000003"))
 		require.NoError(t, err)
 		assert.Empty(t, g.PlatformURL, v)
 	}
@@ -289,8 +288,8 @@ func TestBroker_SentianceGrantCarriesPlatformURL(t *testing.T) {
 
 // The fast path still allocates only the returned grant, with a mapper.
 func TestBroker_ReusedStartAllocatesOnlyTheGrant(t *testing.T) {
-	h := newHarness(t)
-	b := h.broker(broker.WithUserIDs(pseudonyms(t, testKey)))
+	env := newEnv(t, brokertest.WithBrokerOptions(broker.WithUserIDs(pseudonyms(t, testKey))))
+	b := env.Broker
 	req := request(broker.Sentiance, "user-000001")
 	_, err := b.Start(background, req)
 	require.NoError(t, err)

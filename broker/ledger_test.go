@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sdkbroker/sdkbroker/broker"
+	"github.com/sdkbroker/sdkbroker/broker/brokertest"
 )
 
 func requireOwner(t *testing.T, b *broker.Broker, v broker.Vendor, ref, want string) {
@@ -36,9 +37,9 @@ func requireUnknown(t *testing.T, b *broker.Broker, v broker.Vendor, ref string)
 // Issue 13: Owner resolves IDV and uqudo session ids and vendor-side user
 // ids, and refuses unknown ones.
 func TestBroker_OwnerResolvesSessionsAndVendorUserIDs(t *testing.T) {
-	h := newHarness(t)
 	m := pseudonyms(t, testKey)
-	b := h.broker(broker.WithUserIDs(m))
+	env := newEnv(t, brokertest.WithBrokerOptions(broker.WithUserIDs(m)))
+	b := env.Broker
 	grants := map[broker.Vendor]*broker.Grant{}
 	for _, v := range broker.Vendors() {
 		for _, user := range []string{"alice", "bob"} {
@@ -78,7 +79,7 @@ func TestBroker_OwnerResolvesSessionsAndVendorUserIDs(t *testing.T) {
 	requireOwner(t, b, broker.IDV, grants[broker.IDV].SessionID, "alice")
 
 	// Bad input is ErrInvalidInput, not ErrNotFound.
-	onlyIDV, err := broker.New(broker.WithIDV(h.idvClient, broker.IDVParams{WorkflowID: "wf"}))
+	onlyIDV, err := broker.New(broker.WithIDV(env.IDVClient, broker.IDVParams{WorkflowID: "wf"}))
 	require.NoError(t, err)
 	defer onlyIDV.Close()
 	for name, tc := range map[string]struct {
@@ -105,21 +106,21 @@ func TestBroker_OwnerResolvesSessionsAndVendorUserIDs(t *testing.T) {
 // Sentiance and Entrupy have no session: each grant refreshes one entry per
 // user rather than adding one.
 func TestBroker_LedgerKeepsOneEntryPerUserWithoutSessions(t *testing.T) {
-	h := newHarness(t)
-	b := h.broker(broker.WithReuse(broker.Sentiance, false))
+	env := newEnv(t, brokertest.WithBrokerOptions(broker.WithReuse(broker.Sentiance, false)))
+	b := env.Broker
 	var last *broker.Grant
 	for range 5 {
 		g, err := b.Start(background, request(broker.Sentiance, "user-000001"))
 		require.NoError(t, err)
 		last = g
-		h.clock.Advance(time.Minute)
+		env.Clock.Advance(time.Minute)
 	}
-	assert.Equal(t, 5, h.upstream(broker.Sentiance))
+	assert.Equal(t, 5, env.MintCalls(broker.Sentiance))
 	assert.Equal(t, 1, b.LedgerStats().Entries)
 	// The entry lives as long as the latest grant plus the retention.
-	h.clock.Advance(last.ExpiresAt.Sub(h.clock.Now()) + broker.DefaultLedgerRetention - time.Second)
+	env.Clock.Advance(last.ExpiresAt.Sub(env.Clock.Now()) + broker.DefaultLedgerRetention - time.Second)
 	requireOwner(t, b, broker.Sentiance, "user-000001", "user-000001")
-	h.clock.Advance(2 * time.Second)
+	env.Clock.Advance(2 * time.Second)
 	requireUnknown(t, b, broker.Sentiance, "user-000001")
 }
 
@@ -133,36 +134,37 @@ func TestBroker_OwnerForgetsAfterRetention(t *testing.T) {
 		"one hour":        {[]broker.Option{broker.WithLedger(time.Hour, 100)}, time.Hour},
 	} {
 		t.Run(name, func(t *testing.T) {
-			h := newHarness(t)
-			b := h.broker(tc.opts...)
+			env := newEnv(t, brokertest.WithBrokerOptions(tc.opts...))
+			b := env.Broker
 			g, err := b.Start(background, request(broker.IDV, "user-000001"))
 			require.NoError(t, err)
-			h.clock.Advance(g.ExpiresAt.Sub(h.clock.Now()) + tc.retention - time.Minute)
+			env.Clock.Advance(g.ExpiresAt.Sub(env.Clock.Now()) + tc.retention - time.Minute)
 			requireOwner(t, b, broker.IDV, g.SessionID, "user-000001")
 			requireOwner(t, b, broker.IDV, "user-000001", "user-000001")
-			h.clock.Advance(2 * time.Minute)
+			env.Clock.Advance(2 * time.Minute)
 			requireUnknown(t, b, broker.IDV, g.SessionID)
 			requireUnknown(t, b, broker.IDV, "user-000001")
 			assert.Zero(t, b.LedgerStats().Entries)
 			assert.EqualValues(t, 1, b.LedgerStats().Expired)
 		})
 	}
+	env := newEnv(t)
 	for _, opt := range []broker.Option{broker.WithLedger(0, 10), broker.WithLedger(time.Hour, 0), broker.WithUserIDs(nil)} {
-		_, err := broker.New(opt, broker.WithSentiance(newHarness(t).sentiance))
+		_, err := broker.New(opt, broker.WithSentiance(env.SentianceClient))
 		assert.ErrorIs(t, err, broker.ErrInvalidInput)
 	}
 }
 
 // Issue 13: the ledger is bounded, oldest first.
 func TestBroker_LedgerMaxEntriesDropsTheOldest(t *testing.T) {
-	h := newHarness(t)
-	b := h.broker(broker.WithLedger(broker.DefaultLedgerRetention, 10))
+	env := newEnv(t, brokertest.WithBrokerOptions(broker.WithLedger(broker.DefaultLedgerRetention, 10)))
+	b := env.Broker
 	sessions := make([]string, 25)
 	for i := range sessions {
 		g, err := b.Start(background, request(broker.IDV, userID(i)))
 		require.NoError(t, err)
 		sessions[i] = g.SessionID
-		h.clock.Advance(time.Second)
+		env.Clock.Advance(time.Second)
 	}
 	st := b.LedgerStats()
 	assert.Equal(t, 10, st.Entries)
@@ -181,11 +183,11 @@ func TestBroker_LedgerMaxEntriesDropsTheOldest(t *testing.T) {
 // Issue 13: two brokers sharing one Store resolve each other's grants, and
 // forget them after the retention.
 func TestBroker_OwnerAcrossBrokersSharingAStore(t *testing.T) {
-	h := newHarness(t)
-	store := broker.NewMemoryStore(h.clock.Now)
+	env := newEnv(t)
+	store := broker.NewMemoryStore(env.Clock.Now)
 	m := pseudonyms(t, testKey)
-	a := h.broker(broker.WithStore(store), broker.WithUserIDs(m))
-	b := h.broker(broker.WithStore(store), broker.WithUserIDs(pseudonyms(t, testKey)))
+	a := env.newBroker(t, broker.WithStore(store), broker.WithUserIDs(m))
+	b := env.newBroker(t, broker.WithStore(store), broker.WithUserIDs(pseudonyms(t, testKey)))
 
 	idvGrant, err := a.Start(background, request(broker.IDV, "alice"))
 	require.NoError(t, err)
@@ -208,8 +210,8 @@ func TestBroker_OwnerAcrossBrokersSharingAStore(t *testing.T) {
 	assert.True(t, g.Reused, "the grant came from the Store")
 
 	// After the retention, neither broker (nor a fresh one) knows them.
-	h.clock.Advance(uqGrant.ExpiresAt.Sub(h.clock.Now()) + broker.DefaultLedgerRetention + time.Hour)
-	c := h.broker(broker.WithStore(store))
+	env.Clock.Advance(uqGrant.ExpiresAt.Sub(env.Clock.Now()) + broker.DefaultLedgerRetention + time.Hour)
+	c := env.newBroker(t, broker.WithStore(store))
 	for _, br := range []*broker.Broker{a, b, c} {
 		requireUnknown(t, br, broker.IDV, idvGrant.SessionID)
 		requireUnknown(t, br, broker.Uqudo, uqGrant.SessionID)
@@ -219,11 +221,11 @@ func TestBroker_OwnerAcrossBrokersSharingAStore(t *testing.T) {
 // An entry in the Store under a key that does not match its content is
 // ignored rather than trusted.
 func TestBroker_OwnerIgnoresMismatchedStoreEntries(t *testing.T) {
-	h := newHarness(t)
-	store := broker.NewMemoryStore(h.clock.Now)
-	b := h.broker(broker.WithStore(store))
+	env := newEnv(t)
+	store := broker.NewMemoryStore(env.Clock.Now)
+	b := env.newBroker(t, broker.WithStore(store))
 	e := broker.LedgerEntry{Vendor: broker.IDV, UserID: "mallory", SessionID: "other-session", VendorUserID: "mallory",
-		CreatedAt: h.clock.Now(), ExpiresAt: h.clock.Now().Add(time.Hour)}
+		CreatedAt: env.Clock.Now(), ExpiresAt: env.Clock.Now().Add(time.Hour)}
 	require.NoError(t, store.SaveLedger(context.Background(), "ledger:idv:session:victim-session", e, time.Hour))
 	require.NoError(t, store.SaveLedger(context.Background(), "ledger:uqudo:session:other-session", e, time.Hour))
 	requireUnknown(t, b, broker.IDV, "victim-session")

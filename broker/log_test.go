@@ -15,6 +15,7 @@ import (
 
 	"github.com/sdkbroker/sdkbroker/broker"
 	"github.com/sdkbroker/sdkbroker/sentiance"
+	"github.com/sdkbroker/sdkbroker/sentiance/sentiancetest"
 )
 
 // Issue 11 item 12: the debug log never carries the error's message, which
@@ -29,7 +30,7 @@ func TestBroker_LogNeverCarriesVendorText(t *testing.T) {
 		return resp, nil
 	})
 	mt.RegisterNoResponder(httpmock.NewStringResponder(http.StatusNotImplemented, ""))
-	c, err := sentiance.NewClient(sentiance.Credentials{APIKey: sentianceKey}, sentiance.WithBaseURL("https://sentiance.test"),
+	c, err := sentiance.NewClient(sentiance.Credentials{APIKey: sentiancetest.DefaultAPIKey}, sentiance.WithBaseURL("https://sentiance.test"),
 		sentiance.WithHTTPClient(&http.Client{Transport: mt}), sentiance.WithRetry(0, time.Millisecond, time.Millisecond))
 	require.NoError(t, err)
 	var mu sync.Mutex
@@ -52,7 +53,7 @@ func TestBroker_LogNeverCarriesVendorText(t *testing.T) {
 	for name, out := range map[string]string{"text": text.String(), "json": js.String()} {
 		assert.NotContains(t, out, "alice", name)
 		assert.NotContains(t, out, "already linked", name)
-		assert.NotContains(t, out, sentianceKey, name)
+		assert.NotContains(t, out, sentiancetest.DefaultAPIKey, name)
 	}
 	assert.Contains(t, text.String(), "error.kind=api")
 	assert.Contains(t, text.String(), "error.status=409")

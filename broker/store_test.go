@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/sdkbroker/sdkbroker/broker"
+	"github.com/sdkbroker/sdkbroker/broker/brokertest"
 )
 
 // downStore is a Store that fails every call, standing in for Redis down.
@@ -40,10 +41,10 @@ func stored(t *testing.T, s broker.Store, key string) bool {
 }
 
 func TestBroker_StoreSharesGrantsBetweenReplicas(t *testing.T) {
-	h := newHarness(t)
-	store := broker.NewMemoryStore(h.clock.Now)
-	a := h.broker(broker.WithStore(store))
-	b := h.broker(broker.WithStore(store))
+	env := newEnv(t)
+	store := broker.NewMemoryStore(env.Clock.Now)
+	a := env.newBroker(t, broker.WithStore(store))
+	b := env.newBroker(t, broker.WithStore(store))
 
 	first, err := a.Start(background, entrupyReq("user-000001"))
 	require.NoError(t, err)
@@ -53,7 +54,7 @@ func TestBroker_StoreSharesGrantsBetweenReplicas(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, first.Token, second.Token, "the other replica reuses the stored grant")
 	assert.True(t, second.Reused)
-	assert.Equal(t, 1, h.upstream(broker.Entrupy))
+	assert.Equal(t, 1, env.MintCalls(broker.Entrupy))
 
 	// Other inputs on the second replica replace the grant everywhere.
 	req := entrupyReq("user-000001")
@@ -61,22 +62,22 @@ func TestBroker_StoreSharesGrantsBetweenReplicas(t *testing.T) {
 	third, err := b.Start(background, req)
 	require.NoError(t, err)
 	assert.False(t, third.Reused)
-	assert.Equal(t, 2, h.upstream(broker.Entrupy))
+	assert.Equal(t, 2, env.MintCalls(broker.Entrupy))
 
 	require.NoError(t, b.Invalidate(background, broker.Entrupy, "user-000001"))
 	assert.False(t, stored(t, store, "entrupy:user-000001"), "Invalidate deletes the shared copy")
 	// A replica that did not hold the grant does not get it back.
-	c := h.broker(broker.WithStore(store))
+	c := env.newBroker(t, broker.WithStore(store))
 	fourth, err := c.Start(background, req)
 	require.NoError(t, err)
 	assert.False(t, fourth.Reused)
 	assert.NotEqual(t, third.Token, fourth.Token)
-	assert.Equal(t, 3, h.upstream(broker.Entrupy))
+	assert.Equal(t, 3, env.MintCalls(broker.Entrupy))
 }
 
 func TestBroker_StoreErrorsDoNotFailStart(t *testing.T) {
-	h := newHarness(t)
-	b := h.broker(broker.WithStore(downStore{}))
+	env := newEnv(t, brokertest.WithBrokerOptions(broker.WithStore(downStore{})))
+	b := env.Broker
 	g, err := b.Start(background, request(broker.Sentiance, "user-000001"))
 	require.NoError(t, err)
 	assert.NotEmpty(t, g.Token)
@@ -94,7 +95,7 @@ func TestBroker_StoreErrorsDoNotFailStart(t *testing.T) {
 }
 
 func TestMemoryStore(t *testing.T) {
-	clock := newClock()
+	clock := brokertest.NewClock(testStart)
 	s := broker.NewMemoryStore(clock.Now)
 	ctx := background
 	g := broker.StoredGrant{Grant: broker.Grant{Vendor: broker.IDV, UserID: "u", Token: "tok-SECRET"},
