@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sdkbroker/sdkbroker/internal/dedup"
 	"github.com/sdkbroker/sdkbroker/internal/httpx"
 )
 
@@ -302,6 +303,30 @@ func WithWebhookLogger(l *slog.Logger) WebhookOption {
 	}
 }
 
+// WithDedup makes the handler answer a replayed delivery 200 without
+// calling the callback again, through d (see [NewMemoryDeduper], or
+// broker's Store-backed deduper to share it across replicas). A delivery
+// is identified by its event id ("id") or, for an event without one, by the
+// SHA-256 of its signed body; it is claimed only after its signature and
+// shape were checked, so unsigned requests never reach d. While another
+// request holds the claim for the same delivery (a concurrent duplicate),
+// the answer is 503 with Retry-After, so Entrupy delivers it again later.
+// When d fails, the delivery is processed anyway (and the failure logged).
+// A nil d is an error.
+func WithDedup(d Deduper) WebhookOption {
+	return func(h *webhookHandler) error {
+		if d == nil {
+			return httpx.Invalid("deduper", "is nil")
+		}
+		h.dedup = d
+		return nil
+	}
+}
+
+// dedupRetryAfter is the Retry-After, in seconds, of the 503 answering a
+// delivery whose duplicate is being processed.
+const dedupRetryAfter = "5"
+
 // NewWebhookHandler returns the http.Handler for Entrupy's webhook
 // deliveries. For each request it:
 //
@@ -315,7 +340,8 @@ func WithWebhookLogger(l *slog.Logger) WebhookOption {
 //     returned nil, or 500 when fn returned an error or panicked (the panic
 //     is recovered and logged without the event), so that Entrupy delivers
 //     the event again. fn should therefore be idempotent (Event.ID helps to
-//     drop repeats).
+//     drop repeats), or the handler given [WithDedup], which answers a
+//     replay 200 without calling fn.
 //
 // An empty secret, a nil fn or an invalid option is an error (a
 // [*ValidationError], matching [ErrInvalidInput]) and no handler is returned.
@@ -352,6 +378,7 @@ type webhookHandler struct {
 	fn      func(context.Context, *Event) error
 	maxBody int64
 	logger  *slog.Logger
+	dedup   Deduper
 }
 
 // String describes the handler without its secret.
@@ -386,7 +413,24 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reply(w, r, http.StatusBadRequest, "malformed event", slog.String("error", err.Error()))
 		return
 	}
-	if err := h.call(r, ev); err != nil {
+	key := dedupKey(ev, body)
+	out, err, dedupErr := dedup.Run(r.Context(), h.dedup, key, func() error { return h.call(r, ev) })
+	if dedupErr != nil {
+		h.log(r, slog.LevelWarn, "entrupy webhook dedup failed", slog.String("dedup_key", key),
+			slog.String("error", httpx.Redact(dedupErr.Error(), h.secret)))
+	}
+	switch out {
+	case dedup.Replayed:
+		h.log(r, slog.LevelDebug, "entrupy webhook replay ignored", slog.Int("status", http.StatusOK),
+			slog.String("event", string(ev.Type)), slog.String("entrupy_id", ev.EntrupyID), slog.String("dedup_key", key))
+		w.WriteHeader(http.StatusOK)
+		return
+	case dedup.InProgress:
+		w.Header().Set("Retry-After", dedupRetryAfter)
+		h.reply(w, r, http.StatusServiceUnavailable, "delivery being processed", slog.String("dedup_key", key))
+		return
+	}
+	if err != nil {
 		h.reply(w, r, http.StatusInternalServerError, "event not processed",
 			slog.String("event", string(ev.Type)), slog.String("entrupy_id", ev.EntrupyID),
 			slog.String("error", httpx.Redact(err.Error(), h.secret)))
@@ -395,6 +439,15 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.log(r, slog.LevelDebug, "entrupy webhook processed", slog.Int("status", http.StatusOK),
 		slog.String("event", string(ev.Type)), slog.String("entrupy_id", ev.EntrupyID))
 	w.WriteHeader(http.StatusOK)
+}
+
+// dedupKey identifies a delivery: by its event id when it has one, else by
+// its signed body.
+func dedupKey(ev *Event, body []byte) string {
+	if ev.ID != "" {
+		return dedup.Key("entrupy", "event", []byte(ev.ID))
+	}
+	return dedup.Key("entrupy", "body", body)
 }
 
 // errCallbackPanicked is what a recovered callback panic becomes.

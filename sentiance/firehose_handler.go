@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/sdkbroker/sdkbroker/internal/dedup"
 	"github.com/sdkbroker/sdkbroker/internal/httpx"
 )
 
@@ -55,6 +56,33 @@ func WithWebhookMaxBodySize(n int64) WebhookOption {
 	}
 }
 
+// WithDedup makes the handler answer a replayed delivery 200 without
+// calling the callback again, through d (see [NewMemoryDeduper], or
+// broker's Store-backed deduper to share it across replicas). A Firehose
+// delivery carries no delivery id, so it is identified by the SHA-256 of
+// its body after decompression (a redelivery compressed differently is
+// still a replay) (**assumed**: Sentiance redelivers the same JSON bytes).
+// Test deliveries ([IsTestDelivery]) are never deduplicated. A delivery is
+// claimed only after the Basic auth and the body were checked, so
+// unauthenticated requests never reach d. While another request holds the
+// claim for the same delivery (a concurrent duplicate), the answer is 503
+// with Retry-After, so Sentiance delivers it again later. When d fails,
+// the delivery is processed anyway (and the failure logged). A nil d is an
+// error.
+func WithDedup(d Deduper) WebhookOption {
+	return func(h *firehoseHandler) error {
+		if d == nil {
+			return httpx.Invalid("deduper", "is nil")
+		}
+		h.dedup = d
+		return nil
+	}
+}
+
+// dedupRetryAfter is the Retry-After, in seconds, of the 503 answering a
+// delivery whose duplicate is being processed.
+const dedupRetryAfter = "5"
+
 // NewFirehoseHandler returns the http.Handler to mount at the URL you gave
 // Sentiance for its Firehose. It answers:
 //
@@ -71,7 +99,8 @@ func WithWebhookMaxBodySize(n int64) WebhookOption {
 //     answered only after fn returned nil, and 500 when it returned an error
 //     or panicked (the panic is recovered and logged without the delivery),
 //     so Sentiance delivers again. fn runs on the request's context, for
-//     which [IsTestDelivery] reports a test delivery;
+//     which [IsTestDelivery] reports a test delivery. With [WithDedup], a
+//     replayed delivery is answered 200 without calling fn;
 //   - other methods: 405; an unknown Content-Encoding: 415.
 //
 // A cfg that fails [FirehoseConfig.Validate], a nil fn or an invalid option
@@ -123,6 +152,7 @@ type firehoseHandler struct {
 	user     [sha256.Size]byte
 	pass     [sha256.Size]byte
 	redactor *httpx.Redactor
+	dedup    Deduper
 }
 
 // String describes the handler without its credentials.
@@ -177,7 +207,29 @@ func (h *firehoseHandler) serveDelivery(w http.ResponseWriter, r *http.Request) 
 		}
 	}
 	ctx := context.WithValue(r.Context(), testDeliveryKey{}, test)
-	if err := h.call(ctx, r, msgs); err != nil {
+	d := h.dedup
+	if test {
+		d = nil // a test delivery is processed every time it is sent
+	}
+	key := dedup.Key("sentiance", "body", body)
+	out, err, dedupErr := dedup.Run(ctx, d, key, func() error { return h.call(ctx, r, msgs) })
+	if dedupErr != nil {
+		h.log(r, slog.LevelWarn, "firehose dedup failed", slog.String("dedup_key", key),
+			slog.String("error", h.redactor.Redact(dedupErr.Error())))
+	}
+	switch out {
+	case dedup.Replayed:
+		h.log(r, slog.LevelDebug, "firehose replay ignored", slog.Int("messages", len(msgs)), slog.String("dedup_key", key))
+		w.WriteHeader(http.StatusOK)
+		return
+	case dedup.InProgress:
+		h.log(r, slog.LevelWarn, "firehose delivery refused", slog.Int("status", http.StatusServiceUnavailable),
+			slog.String("reason", "delivery being processed"), slog.String("dedup_key", key))
+		w.Header().Set("Retry-After", dedupRetryAfter)
+		http.Error(w, "delivery being processed", http.StatusServiceUnavailable)
+		return
+	}
+	if err != nil {
 		h.log(r, slog.LevelError, "firehose callback failed", slog.Int("messages", len(msgs)),
 			slog.String("error", h.redactor.Redact(err.Error())))
 		http.Error(w, "delivery not processed", http.StatusInternalServerError)

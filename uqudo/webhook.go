@@ -11,6 +11,9 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+
+	"github.com/sdkbroker/sdkbroker/internal/dedup"
+	"github.com/sdkbroker/sdkbroker/internal/httpx"
 )
 
 // DefaultWebhookMaxBody is the default body limit of the webhook handler.
@@ -121,14 +124,40 @@ func setOrNil(set bool) string {
 	return "nil"
 }
 
-// WebhookOption configures [NewWebhookHandler]; see WithWebhookLogger and
-// WithWebhookMaxBodySize.
+// WebhookOption configures [NewWebhookHandler]; see WithWebhookLogger,
+// WithWebhookMaxBodySize and WithDedup.
 type WebhookOption func(*webhookSettings) error
 
 type webhookSettings struct {
 	logger *slog.Logger
 	limit  int64
+	dedup  Deduper
 }
+
+// WithDedup makes the handler answer a replayed result 200 without calling
+// the callback again, through d (see [NewMemoryDeduper], or broker's
+// Store-backed deduper to share it across replicas). A result is
+// identified by its signed jti, the session id (**assumed**: uqudo sends
+// one result per session, so a second verified result for a session within
+// the window is treated as a replay). A result is claimed only after its
+// JWS was verified, so forged or unauthenticated requests never reach d.
+// While another request holds the claim for the same session (a concurrent
+// duplicate), the answer is 503 with Retry-After, so uqudo delivers it
+// again later. When d fails, the result is processed anyway (and the
+// failure logged). A nil d is an error.
+func WithDedup(d Deduper) WebhookOption {
+	return func(s *webhookSettings) error {
+		if d == nil {
+			return invalid("deduper", "is nil")
+		}
+		s.dedup = d
+		return nil
+	}
+}
+
+// dedupRetryAfter is the Retry-After, in seconds, of the 503 answering a
+// result whose duplicate is being processed.
+const dedupRetryAfter = "5"
 
 // WithWebhookLogger makes the handler log one line per rejected request or
 // failed callback: the status and the reason, never the body, the JWS or a
@@ -169,7 +198,8 @@ type webhookBody struct {
 // to look up yet, are 503 so that uqudo delivers again), then calls fn with
 // the verified result and answers 200 only when fn returned nil. An error
 // from fn, or a panic in it (recovered), answers 500; the log line, if a
-// logger is set, never holds the body or the result.
+// logger is set, never holds the body or the result. With [WithDedup], a
+// replayed result is answered 200 without calling fn.
 //
 // It returns an error matching [ErrInvalidInput] (a [*ValidationError]) for
 // a nil fn, a nil option, an invalid option or a configuration
@@ -259,9 +289,26 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, r, http.StatusServiceUnavailable, "cannot verify the result now", slog.String("error", err.Error()))
 		return
 	}
-	if err := h.call(r.Context(), res); err != nil {
-		h.reject(w, r, http.StatusInternalServerError, "callback failed", slog.String("error", err.Error()))
+	key := dedup.Key("uqudo", "jti", []byte(res.SessionID))
+	out, err, dedupErr := dedup.Run(r.Context(), h.st.dedup, key, func() error { return h.call(r.Context(), res) })
+	if dedupErr != nil && h.st.logger != nil {
+		h.st.logger.LogAttrs(r.Context(), slog.LevelWarn, "uqudo webhook dedup failed",
+			slog.String("dedup_key", key), slog.String("error", httpx.Redact(dedupErr.Error(), h.cfg.Password, h.cfg.HeaderValue)))
+	}
+	switch out {
+	case dedup.Replayed:
+		if l := h.st.logger; l != nil {
+			l.LogAttrs(r.Context(), slog.LevelDebug, "uqudo webhook replay ignored", slog.Int("status", http.StatusOK), slog.String("dedup_key", key))
+		}
+	case dedup.InProgress:
+		w.Header().Set("Retry-After", dedupRetryAfter)
+		h.reject(w, r, http.StatusServiceUnavailable, "result being processed", slog.String("dedup_key", key))
 		return
+	default:
+		if err != nil {
+			h.reject(w, r, http.StatusInternalServerError, "callback failed", slog.String("error", err.Error()))
+			return
+		}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)

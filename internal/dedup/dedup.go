@@ -91,7 +91,8 @@ const (
 // refuse deliveries) and that error is returned as dedupErr. After fn, the
 // claim is committed when fn returned nil and released otherwise, on a
 // context detached from ctx and bounded by FinishTimeout; an error there is
-// also returned as dedupErr.
+// also returned as dedupErr. When fn panics, the claim is released and the
+// panic goes on.
 func Run(ctx context.Context, d Deduper, key string, fn func() error) (out Outcome, fnErr, dedupErr error) {
 	if d == nil {
 		return Processed, fn(), nil
@@ -106,7 +107,16 @@ func Run(ctx context.Context, d Deduper, key string, fn func() error) (out Outco
 	default:
 		return Processed, fn(), err
 	}
+	finished := false
+	defer func() {
+		if !finished { // fn panicked (http.ErrAbortHandler, say): let the panic go on, claim released
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), FinishTimeout)
+			defer cancel()
+			_ = d.Release(fctx, key, token)
+		}
+	}()
 	fnErr = fn()
+	finished = true
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), FinishTimeout)
 	defer cancel()
 	if fnErr != nil {

@@ -247,3 +247,18 @@ func TestRun_FailsOpen(t *testing.T) {
 		t.Fatalf("called=%v out=%v fnErr=%v dedupErr=%v", called, out, fnErr, dErr)
 	}
 }
+
+func TestRun_PanicReleasesTheClaim(t *testing.T) {
+	m, _ := newMemory(t, time.Hour, 10, time.Minute)
+	func() {
+		defer func() {
+			if p := recover(); p != "abort" {
+				t.Fatalf("panic %v, want it to go on", p)
+			}
+		}()
+		_, _, _ = dedup.Run(context.Background(), m, "k", func() error { panic("abort") })
+	}()
+	if _, err := m.Claim(context.Background(), "k"); err != nil {
+		t.Fatalf("claim after a panic: %v", err)
+	}
+}
