@@ -51,12 +51,12 @@ func (e *testEnv) newBroker(t testing.TB, opts ...broker.Option) *broker.Broker 
 	return b
 }
 
-type roundTripFunc func(*http.Request) (*http.Response, error)
+type transportFunc func(*http.Request) (*http.Response, error)
 
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+func (f transportFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func (e *testEnv) watch(next http.RoundTripper) http.RoundTripper {
-	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	return transportFunc(func(r *http.Request) (*http.Response, error) {
 		e.calls.Add(1)
 		n := e.inflight.Add(1)
 		defer e.inflight.Add(-1)
