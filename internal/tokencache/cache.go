@@ -10,10 +10,10 @@ import (
 
 // FetchFunc obtains a new value for key and says when it expires.
 //
-// ctx is detached from the callers' cancellation: it carries the values of the caller that started the fetch,
-// is bounded by the fetch timeout, and is cancelled by Close. The fetch is shared by every caller of the key
-// that arrives while it runs; its error reaches them unchanged (errors.Is and errors.As work on it), and is
-// remembered for the negative TTL. A panic is recovered and reported as an error wrapping ErrFetchPanic.
+// ctx carries the values of the caller that started the fetch but not its cancellation: it is bounded by
+// the fetch timeout and cancelled by Close. The fetch is shared by every caller of the key that arrives
+// while it runs; its error reaches them unchanged (errors.Is and errors.As work on it), and is remembered for
+// the negative TTL. A panic is recovered and reported as an error wrapping ErrFetchPanic.
 type FetchFunc[K comparable, V any] func(ctx context.Context, key K) (V, Expiry, error)
 
 // Cache holds short-lived values per key, fetching each one once however many callers want it and refreshing
@@ -23,8 +23,8 @@ type FetchFunc[K comparable, V any] func(ctx context.Context, key K) (V, Expiry,
 // cannot be compared. Each Cache takes about 8 KiB of fixed memory (the striped hit counter) plus the entries.
 type Cache[K comparable, V any] struct {
 	// Read on every Get.
-	read  atomic.Pointer[map[K]*slot[K, V]] // immutable; see index.go
-	clock Clock                             // nil: the real clock
+	idx   index[K, V]
+	clock Clock // nil: the real clock
 	base  time.Time
 
 	stats counters
@@ -33,41 +33,36 @@ type Cache[K comparable, V any] struct {
 	store Store[K, V] // nil: memory only
 	opt   options
 
-	idxMu  sync.Mutex // guards all, ring and misses, and publishes read
-	all    map[K]*slot[K, V]
-	ring   ring[K, V]
-	misses int
-
 	background atomic.Int64 // background refreshes running
-
-	lifeMu  sync.Mutex // guards closed and wg.Add
-	closed  bool
-	wg      sync.WaitGroup // fetch goroutines
-	closing context.Context
-	close   context.CancelFunc
+	life       lifecycle
 }
 
-// slot is one key's place in the cache.
-type slot[K comparable, V any] struct {
-	snap atomic.Pointer[snapshot[V]] // current value, nil when none
-	ref  atomic.Bool                 // used since the eviction hand last passed
-	gone atomic.Bool                 // removed from the index: later callers use a new slot
+// lifecycle counts the fetches under way so that Close can wait for them.
+type lifecycle struct {
+	closed   atomic.Bool
+	inflight atomic.Int64
+	closing  context.Context // cancelled by Close
+	cancel   context.CancelFunc
+	idle     chan struct{} // closed when the last fetch ends after Close
+	idleOnce sync.Once
+	timeout  time.Duration // the fetch timeout
+}
 
-	key        K
-	prev, next *slot[K, V] // eviction ring, guarded by Cache.idxMu
+// enter counts a fetch in, unless the cache is closed.
+func (l *lifecycle) enter() bool {
+	l.inflight.Add(1)
+	if l.closed.Load() {
+		l.exit()
+		return false
+	}
+	return true
+}
 
-	mu      sync.Mutex // guards the fields below; taken after Cache.idxMu when both are held
-	call    *call[V]   // fetch under way whose result the slot keeps, nil when none
-	err     error      // last failure, returned to callers until retryAt
-	retryAt int64      // no new fetch before this
-
-	// Invalidation fence (see invalidate.go).
-	gen      uint64        // bumped by each invalidation: a fetch keeps its result only if gen is unchanged
-	pins     int           // invalidations under way; the slot is not evicted while any is
-	barrier  chan struct{} // non-nil while pins > 0, closed when it drops to 0; fetches wait on it
-	saving   int           // Store.Save calls under way for the key
-	saved    chan struct{} // closed when saving drops to 0; made only when an invalidation waits for it
-	distrust bool          // an invalidation could not clear the store: fetches skip Store.Load
+// exit counts a fetch out.
+func (l *lifecycle) exit() {
+	if l.inflight.Add(-1) == 0 && l.closed.Load() {
+		l.idleOnce.Do(func() { close(l.idle) })
+	}
 }
 
 // New returns a Cache that obtains values with fetch and keeps them in memory.
@@ -100,14 +95,16 @@ func newCache[K comparable, V any](fetch FetchFunc[K, V], store Store[K, V], opt
 	if o.err != nil {
 		return nil, o.err
 	}
-	c := &Cache[K, V]{clock: o.clock, fetch: fetch, store: store, opt: o, all: map[K]*slot[K, V]{}}
-	c.read.Store(&map[K]*slot[K, V]{})
+	c := &Cache[K, V]{clock: o.clock, fetch: fetch, store: store, opt: o}
+	c.idx.init()
 	if c.clock == nil {
 		c.base = time.Now()
 	} else {
 		c.base = c.clock.Now()
 	}
-	c.closing, c.close = context.WithCancel(context.Background())
+	c.life.closing, c.life.cancel = context.WithCancel(context.Background())
+	c.life.idle = make(chan struct{})
+	c.life.timeout = o.fetchTimeout
 	return c, nil
 }
 
@@ -123,19 +120,47 @@ func newCache[K comparable, V any](fetch FetchFunc[K, V], store Store[K, V], opt
 // that reports transport failures with its own error type wraps it. If the value arrives at the same time,
 // Get returns the value. A fetch that itself runs out of time (the fetch timeout, also while held back by an
 // Invalidate) gives an error wrapping context.DeadlineExceeded even though ctx has not ended.
+//
+// A fetch started by a call whose ctx can never end (ctx.Done() returns nil, as for context.Background())
+// runs on the caller's goroutine, which waits for it anyway; other fetches run on a goroutine of their own.
+// Either way the fetch gets the context described at FetchFunc, and a fetch function that calls
+// runtime.Goexit ends the goroutine it runs on (the caller's in the first case) and fails the waiters.
 func (c *Cache[K, V]) Get(ctx context.Context, key K) (V, error) {
-	v, _, err := c.GetInfo(ctx, key)
+	h := c.idx.hash(key)
+	if n := c.fresh(h, key); n != nil {
+		return n.val, nil
+	}
+	v, _, err := c.slowGet(ctx, h, key, c.fetch)
 	return v, err
 }
 
 // GetInfo is Get that also tells when the value is due for refresh and when it expires, and whether it was
 // already held (Reused) or has just been fetched for this call.
 func (c *Cache[K, V]) GetInfo(ctx context.Context, key K) (V, Info, error) {
-	s, snap := c.fresh(key)
-	if snap == nil {
-		return c.slowGet(ctx, key, s)
+	return c.GetInfoWith(ctx, key, c.fetch)
+}
+
+// GetWith is Get with load as the fetch function of this call: if the call starts a fetch for key (the
+// value is missing or expired, or is stale and due for its background refresh), load performs it instead of
+// the function given to New. Callers that arrive while that fetch runs share it, whatever loader they pass;
+// a nil load means the function given to New. This is how a caller passes what the fetch needs (a request,
+// credentials) without putting it in ctx.
+func (c *Cache[K, V]) GetWith(ctx context.Context, key K, load FetchFunc[K, V]) (V, error) {
+	h := c.idx.hash(key)
+	if n := c.fresh(h, key); n != nil {
+		return n.val, nil
 	}
-	return snap.val, Info{Soft: snap.soft, Hard: snap.hard, Reused: true}, nil
+	v, _, err := c.slowGet(ctx, h, key, load)
+	return v, err
+}
+
+// GetInfoWith is GetInfo with load as the fetch function of this call, as for GetWith.
+func (c *Cache[K, V]) GetInfoWith(ctx context.Context, key K, load FetchFunc[K, V]) (V, Info, error) {
+	h := c.idx.hash(key)
+	if n := c.fresh(h, key); n != nil {
+		return n.val, c.info(n, true), nil
+	}
+	return c.slowGet(ctx, h, key, load)
 }
 
 // Peek returns the value for key only if it is fresh, without fetching, waiting or allocating: the fresh path
@@ -143,38 +168,35 @@ func (c *Cache[K, V]) GetInfo(ctx context.Context, key K) (V, Info, error) {
 // broker compares the inputs a grant answers). A fresh value counts as a hit; otherwise Peek reports false and
 // counts nothing, and the caller is expected to call Get or GetInfo.
 func (c *Cache[K, V]) Peek(key K) (V, Info, bool) {
-	_, snap := c.fresh(key)
-	if snap == nil {
+	n := c.fresh(c.idx.hash(key), key)
+	if n == nil {
 		var zero V
 		return zero, Info{}, false
 	}
-	return snap.val, Info{Soft: snap.soft, Hard: snap.hard, Reused: true}, true
+	return n.val, c.info(n, true), true
 }
 
-// fresh is the fresh path: it returns the slot for key (nil if the read map has none) and, if its value is
-// fresh, the value, counting the hit. No lock, no allocation, one clock read.
-func (c *Cache[K, V]) fresh(key K) (*slot[K, V], *snapshot[V]) {
-	s := (*c.read.Load())[key]
-	if s == nil || s.gone.Load() {
-		return nil, nil
+// fresh is the fresh path: it returns the node for key if its value is fresh, counting the hit, and nil
+// otherwise. No lock, no allocation, one clock read.
+func (c *Cache[K, V]) fresh(h uint64, key K) *node[K, V] {
+	n := c.idx.find(h, key)
+	if n == nil || c.now() >= n.refresh.Load() {
+		return nil
 	}
-	snap := s.snap.Load()
-	if snap == nil || c.now() >= snap.refreshAt {
-		return s, nil
-	}
-	if !s.ref.Load() {
-		s.ref.Store(true)
+	if !n.ref.Load() {
+		n.ref.Store(true)
 	}
 	c.stats.hits.add()
-	return s, snap
+	return n
+}
+
+// info describes the value of n, which has one.
+func (c *Cache[K, V]) info(n *node[K, V], reused bool) Info {
+	return Info{Soft: c.at(n.refresh.Load()), Hard: c.at(n.hard), Reused: reused}
 }
 
 // Len returns the number of keys held in memory, with or without a usable value.
-func (c *Cache[K, V]) Len() int {
-	c.idxMu.Lock()
-	defer c.idxMu.Unlock()
-	return c.ring.n
-}
+func (c *Cache[K, V]) Len() int { return int(c.idx.count.Load()) }
 
 // Stats returns the counters since New.
 func (c *Cache[K, V]) Stats() Stats { return c.stats.snapshot() }
@@ -183,9 +205,10 @@ func (c *Cache[K, V]) Stats() Stats { return c.stats.snapshot() }
 // end, so that no goroutine is left behind. After Close, values held in memory are still returned by Get, stale
 // ones without refresh; a call that would need a fetch returns ErrClosed. Close may be called more than once.
 func (c *Cache[K, V]) Close() {
-	c.lifeMu.Lock()
-	c.closed = true
-	c.lifeMu.Unlock()
-	c.close()
-	c.wg.Wait()
+	c.life.closed.Store(true)
+	c.life.cancel()
+	if c.life.inflight.Load() == 0 {
+		return
+	}
+	<-c.life.idle
 }

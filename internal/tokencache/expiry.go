@@ -16,32 +16,14 @@ type Expiry struct{ Soft, Hard time.Time }
 type Info struct {
 	// Soft is when this cache starts refreshing the value: its soft expiry, moved earlier by the jitter.
 	Soft time.Time
-	// Hard is the value's hard expiry as the fetcher (or the store) gave it. The cache stops handing the
-	// value out at Hard minus the safety margin.
+	// Hard is the value's hard expiry as the fetcher (or the store) gave it: the same instant, as a time
+	// in the location of the cache's base time (the clock's first reading) and without a monotonic
+	// reading (times more than 292 years from the base time saturate). The cache stops handing the value
+	// out at Hard minus the safety margin.
 	Hard time.Time
 	// Reused is true when the value was already held (in memory or in the store) and false when this call
 	// waited for the fetch that produced it.
 	Reused bool
-}
-
-// snapshot is an immutable cached value with its deadlines, as nanoseconds since the cache's base time so the
-// fresh path compares integers (monotonic, no wall-clock read).
-type snapshot[V any] struct {
-	val       V
-	refreshAt int64     // fresh before this, stale from it
-	softAt    int64     // soft expiry before jitter
-	usable    int64     // hard expiry minus margin: never handed out from it
-	soft      time.Time // refreshAt as a time, for Info
-	hard      time.Time // Expiry.Hard as given
-	baseSoft  time.Time // soft expiry before jitter, for the store
-}
-
-func (s *snapshot[V]) info(reused bool) Info {
-	return Info{Soft: s.soft, Hard: s.hard, Reused: reused}
-}
-
-func (s *snapshot[V]) entry() Entry[V] {
-	return Entry[V]{Value: s.val, Soft: s.baseSoft, Hard: s.hard}
 }
 
 // now is the clock's reading in nanoseconds since the cache's base time. With the real clock it reads only the
@@ -56,15 +38,16 @@ func (c *Cache[K, V]) now() int64 {
 // rel converts t to nanoseconds since the base time, saturating (a zero t gives math.MinInt64).
 func (c *Cache[K, V]) rel(t time.Time) int64 { return int64(t.Sub(c.base)) }
 
-// newSnapshot applies the expiry rules to a value obtained at now.
-func (c *Cache[K, V]) newSnapshot(v V, exp Expiry, now int64) (*snapshot[V], error) {
+// expiry applies the expiry rules to a value obtained at now, giving the outcome that holds it. The deadlines
+// are in nanoseconds since the cache's base time, so the fresh path compares integers (monotonic, no
+// wall-clock read).
+func (c *Cache[K, V]) expiry(v V, exp Expiry, now int64) (outcome[V], error) {
 	hard := c.rel(exp.Hard)
 	usable := subSat(hard, int64(c.opt.margin))
 	if usable <= now {
-		return nil, fmt.Errorf("%w (hard expiry %s, margin %s)", ErrInvalidExpiry,
+		return outcome[V]{}, fmt.Errorf("%w (hard expiry %s, margin %s)", ErrInvalidExpiry,
 			exp.Hard.Round(0).Format(time.RFC3339), c.opt.margin)
 	}
-	baseSoft := exp.Soft
 	var soft int64
 	if exp.Soft.IsZero() {
 		window := max(scale(subSat(hard, now), c.opt.softFraction), int64(c.opt.softMin))
@@ -74,21 +57,13 @@ func (c *Cache[K, V]) newSnapshot(v V, exp Expiry, now int64) (*snapshot[V], err
 	}
 	if clamped := min(max(soft, now), usable); clamped != soft || exp.Soft.IsZero() {
 		soft = clamped
-		baseSoft = c.at(soft)
+		exp.Soft = c.at(soft)
 	}
-	refreshAt := soft
+	refresh := soft
 	if w := scale(subSat(hard, soft), c.opt.jitter); w > 0 {
-		refreshAt = max(subSat(soft, rand.Int64N(w)), now)
+		refresh = max(subSat(soft, rand.Int64N(w)), now)
 	}
-	return &snapshot[V]{
-		val:       v,
-		refreshAt: refreshAt,
-		softAt:    soft,
-		usable:    usable,
-		soft:      c.at(refreshAt),
-		hard:      exp.Hard,
-		baseSoft:  baseSoft,
-	}, nil
+	return outcome[V]{val: v, ok: true, refresh: refresh, soft: soft, hard: hard, exp: exp}, nil
 }
 
 // at converts nanoseconds since the base time back to a wall-clock time.

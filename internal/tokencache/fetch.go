@@ -5,189 +5,303 @@ import (
 	"fmt"
 )
 
+// keyState is what a key has besides its value: the fetch whose result it keeps, the failure it remembers
+// and its invalidation fence (see invalidate.go). It lives in the key's node while any of it is set, and is
+// guarded by the lock of the key's live table.
+type keyState[K comparable, V any] struct {
+	call    *call[K, V] // fetch whose result the key keeps, nil when none
+	err     error       // last failure, returned to callers until retryAt
+	retryAt int64       // no new fetch before this
+
+	pins     int           // invalidations under way; the node is not evicted while any is
+	barrier  chan struct{} // non-nil while pins > 0, closed when it drops to 0; fetches wait on it
+	saving   int           // Store.Save calls under way for the key
+	saved    chan struct{} // closed when saving drops to 0; made only when an invalidation waits for it
+	distrust bool          // an invalidation could not clear the store: fetches skip Store.Load
+
+	first     call[K, V] // the first fetch of the state, allocated with it
+	firstUsed bool
+}
+
+// idle reports whether st holds nothing worth keeping.
+func (st *keyState[K, V]) idle() bool {
+	return st.call == nil && st.err == nil && st.pins == 0 && st.saving == 0 && !st.distrust
+}
+
+// newCall returns a call for st to start.
+func (st *keyState[K, V]) newCall() *call[K, V] {
+	if !st.firstUsed {
+		st.firstUsed = true
+		return &st.first
+	}
+	return new(call[K, V])
+}
+
+// state returns n's state, adding one if it has none. The caller holds the lock of n's table.
+func (n *node[K, V]) state() *keyState[K, V] {
+	if n.st == nil {
+		n.st = new(keyState[K, V])
+	}
+	return n.st
+}
+
+// dropIdleState forgets n's state if it holds nothing. The caller holds the lock of n's table.
+func (n *node[K, V]) dropIdleState() {
+	if n.st != nil && n.st.idle() {
+		n.st = nil
+	}
+}
+
 // call is one fetch under way, shared by the callers of its key.
-type call[V any] struct {
-	done chan struct{} // closed when res is set
-	res  outcome[V]
+type call[K comparable, V any] struct {
+	key        K
+	hash       uint64
+	load       FetchFunc[K, V]
+	background bool
+	done       chan struct{} // closed when res is set; made by the first waiter, under the key's lock
+	res        outcome[V]
+	ctx        fetchCtx
 }
 
 // outcome is what a fetch produced: a value, an error, or both when the fetch failed but the store held a
 // value still usable.
 type outcome[V any] struct {
-	snap     *snapshot[V]
-	reused   bool // snap came from the store
-	fallback bool // snap is the store's stale value, served because the fetch failed
+	val      V
+	ok       bool // val is set
+	refresh  int64
+	soft     int64 // soft expiry before jitter
+	hard     int64
+	exp      Expiry // the expiry as the fetcher or the store gave it, for Store.Save
+	reused   bool   // the value came from the store
+	fallback bool   // the value is the store's stale one, served because the fetch failed
 	err      error
 }
 
-// slowGet serves a key that has no fresh value in memory (s is its slot, or nil if the lookup found none).
-func (c *Cache[K, V]) slowGet(ctx context.Context, key K, s *slot[K, V]) (V, Info, error) {
+// slowGet serves a key that has no fresh value in memory.
+func (c *Cache[K, V]) slowGet(ctx context.Context, h uint64, key K, load FetchFunc[K, V]) (V, Info, error) {
 	var zero V
 	if ctx == nil {
 		return zero, Info{}, errNilContext
 	}
-	s = c.lockSlot(key, s)
-	now := c.now()
-	if snap := s.snap.Load(); snap != nil && now < snap.usable {
-		if now < snap.refreshAt {
-			s.mu.Unlock()
-			c.stats.hits.add()
-		} else {
-			c.refreshLocked(ctx, key, s, now)
-			s.mu.Unlock()
-			c.stats.staleHits.Add(1)
-		}
-		return snap.val, snap.info(true), nil
+	if load == nil {
+		load = c.fetch
 	}
-	c.stats.misses.Add(1)
-	cl := s.call
-	if cl == nil {
-		if now < s.retryAt {
-			err := s.err
-			s.mu.Unlock()
-			return zero, Info{}, err
+	var t *table[K, V]
+	var n *node[K, V]
+	for {
+		t = c.idx.lock(h)
+		if n, _ = c.idx.get(t, h, key); n != nil {
+			break
 		}
-		if err := ctx.Err(); err != nil {
-			s.mu.Unlock()
-			return zero, Info{}, err
-		}
-		cl = &call[V]{done: make(chan struct{})}
-		if !c.launch(ctx, key, s, cl, false) {
-			s.mu.Unlock()
+		if c.life.closed.Load() {
+			t.mu.Unlock()
+			c.stats.misses.Add(1)
 			return zero, Info{}, ErrClosed
 		}
+		n = &node[K, V]{hash: h, key: key}
+		n.refresh.Store(noValue)
+		n.ref.Store(true)
+		if c.idx.add(t, n) {
+			break
+		}
+		c.idx.grow(t)
+		t.mu.Unlock()
 	}
-	s.mu.Unlock()
 
+	now := c.now()
+	if n.hasValue() && now < subSat(n.hard, int64(c.opt.margin)) {
+		if now < n.refresh.Load() {
+			t.mu.Unlock()
+			c.stats.hits.add()
+		} else {
+			c.refreshLocked(ctx, n, now, load)
+			t.mu.Unlock()
+			c.stats.staleHits.Add(1)
+		}
+		if !n.ref.Load() {
+			n.ref.Store(true)
+		}
+		return n.val, c.info(n, true), nil
+	}
+	c.stats.misses.Add(1)
+	if st := n.st; st != nil && st.call != nil {
+		return c.wait(ctx, t, st.call)
+	}
+	if st := n.st; st != nil && now < st.retryAt {
+		err := st.err
+		t.mu.Unlock()
+		return zero, Info{}, err
+	}
+	if st := n.st; st != nil {
+		st.err, st.retryAt = nil, 0 // past retryAt: forgotten
+	}
+	if err := ctx.Err(); err != nil {
+		n.dropIdleState()
+		c.removeIfEmpty(t, n)
+		t.mu.Unlock()
+		return zero, Info{}, err
+	}
+	if !c.life.enter() {
+		n.dropIdleState()
+		c.removeIfEmpty(t, n)
+		t.mu.Unlock()
+		return zero, Info{}, ErrClosed
+	}
+	st := n.state()
+	cl := st.newCall()
+	cl.key, cl.hash, cl.load = key, h, load
+	st.call = cl
+	inline := ctx.Done() == nil
+	if !inline {
+		cl.done = make(chan struct{})
+	}
+	t.mu.Unlock()
+	c.stats.evictions.Add(c.idx.evict(int64(c.opt.maxEntries)))
+
+	if inline {
+		c.run(ctx, cl)
+		return c.answer(cl)
+	}
+	go c.run(context.WithoutCancel(ctx), cl)
+	return c.await(ctx, cl)
+}
+
+// removeIfEmpty takes n out of the index if it has no value and no state. The caller holds t.mu.
+func (c *Cache[K, V]) removeIfEmpty(t *table[K, V], n *node[K, V]) {
+	if n.st == nil && !n.hasValue() {
+		c.idx.remove(t, n)
+	}
+}
+
+// wait waits for cl, a fetch under way, as one more of its callers. The caller holds t.mu, which wait unlocks.
+func (c *Cache[K, V]) wait(ctx context.Context, t *table[K, V], cl *call[K, V]) (V, Info, error) {
+	if cl.done == nil {
+		cl.done = make(chan struct{})
+	}
+	t.mu.Unlock()
+	return c.await(ctx, cl)
+}
+
+// await waits for cl to end or ctx to be done.
+func (c *Cache[K, V]) await(ctx context.Context, cl *call[K, V]) (V, Info, error) {
 	select {
 	case <-cl.done:
 	case <-ctx.Done():
 		select {
 		case <-cl.done: // both ready: prefer the result
 		default:
+			var zero V
 			return zero, Info{}, ctx.Err()
 		}
 	}
-	if cl.res.snap == nil {
-		return zero, Info{}, cl.res.err
-	}
-	return cl.res.snap.val, cl.res.snap.info(cl.res.reused), nil
+	return c.answer(cl)
 }
 
-// lockSlot returns the key's slot in the index with its mutex held: s if it is still there (marking it used),
-// otherwise the index's slot, added if there is none.
-func (c *Cache[K, V]) lockSlot(key K, s *slot[K, V]) *slot[K, V] {
-	if s != nil && !s.gone.Load() {
-		if !s.ref.Load() {
-			s.ref.Store(true)
-		}
-		s.mu.Lock()
-		if !s.gone.Load() { // removal happens with s.mu held, so s stays in the index until unlocked
-			return s
-		}
-		s.mu.Unlock()
+// answer is what the callers of cl get; cl has ended.
+func (c *Cache[K, V]) answer(cl *call[K, V]) (V, Info, error) {
+	r := &cl.res
+	if !r.ok {
+		var zero V
+		return zero, Info{}, r.err
 	}
-	return c.insert(key, true)
+	return r.val, Info{Soft: c.at(r.refresh), Hard: c.at(r.hard), Reused: r.reused}, nil
 }
 
-// refreshLocked starts the background refresh of a stale value unless one is under way, a recent failure
-// asks to wait, or too many refreshes are running. The caller holds s.mu.
-func (c *Cache[K, V]) refreshLocked(ctx context.Context, key K, s *slot[K, V], now int64) {
-	if s.call != nil || now < s.retryAt {
+// refreshLocked starts the background refresh of n's stale value unless one is under way, a recent failure
+// asks to wait, or too many refreshes are running. The caller holds the lock of n's table.
+func (c *Cache[K, V]) refreshLocked(ctx context.Context, n *node[K, V], now int64, load FetchFunc[K, V]) {
+	if st := n.st; st != nil && (st.call != nil || now < st.retryAt) {
 		return
 	}
 	if c.background.Add(1) > int64(c.opt.maxBackground) {
 		c.background.Add(-1)
 		return
 	}
-	if !c.launch(ctx, key, s, &call[V]{done: make(chan struct{})}, true) {
+	if !c.life.enter() {
 		c.background.Add(-1)
 		return
 	}
+	st := n.state()
+	cl := st.newCall()
+	cl.key, cl.hash, cl.load, cl.background = n.key, n.hash, load, true
+	st.call = cl
 	c.stats.refreshes.Add(1)
+	go c.run(context.WithoutCancel(ctx), cl)
 }
 
-// launch starts the fetch cl for s, unless the cache is closed. The caller holds s.mu.
-func (c *Cache[K, V]) launch(ctx context.Context, key K, s *slot[K, V], cl *call[V], background bool) bool {
-	c.lifeMu.Lock()
-	defer c.lifeMu.Unlock()
-	if c.closed {
-		return false
-	}
-	s.call = cl
-	c.wg.Add(1)
-	go c.run(context.WithoutCancel(ctx), key, s, cl, background)
-	return true
-}
-
-// run performs the fetch cl and publishes its outcome, whatever happens inside the fetch function.
-func (c *Cache[K, V]) run(ctx context.Context, key K, s *slot[K, V], cl *call[V], background bool) {
-	res := outcome[V]{err: errGoexit} // kept only if the fetch function never returns
-	admitted, gen := false, uint64(0)
+// run performs the fetch cl and publishes its outcome, whatever happens inside the fetch function. ctx gives
+// the values of the fetch context; it is never cancelled.
+func (c *Cache[K, V]) run(ctx context.Context, cl *call[K, V]) {
+	cl.res = outcome[V]{err: errGoexit} // kept only if the fetch function never returns
+	cl.ctx.init(ctx, &c.life)
 	defer func() {
-		c.finish(s, cl, admitted, gen, res)
-		if background {
+		cl.ctx.release()
+		c.finish(cl)
+		if cl.background {
 			c.background.Add(-1)
 		}
-		c.wg.Done()
+		c.life.exit()
 	}()
-	ctx, cancel := context.WithTimeout(ctx, c.opt.fetchTimeout)
-	defer cancel()
-	defer context.AfterFunc(c.closing, cancel)()
-	gen, skipStore, err := c.admit(ctx, s)
-	if err != nil {
-		res = outcome[V]{err: c.closedErr(err)}
-		return
+	skipStore := false
+	if c.store != nil {
+		var err error
+		if skipStore, err = c.admit(cl); err != nil {
+			cl.res = outcome[V]{err: c.closedErr(err)}
+			return
+		}
 	}
-	admitted = true
-	res = c.obtain(ctx, key, s, gen, skipStore)
+	cl.res = c.obtain(cl, skipStore)
 }
 
 // closedErr wraps ErrClosed around err if the cache is closed.
 func (c *Cache[K, V]) closedErr(err error) error {
-	if c.closing.Err() != nil {
+	if c.life.closed.Load() {
 		return fmt.Errorf("%w: %w", ErrClosed, err)
 	}
 	return err
 }
 
 // obtain gets a value from the store if it holds a fresh one (unless skipStore), and from the fetch function
-// otherwise, saving what it fetched unless an invalidation has moved the slot's generation past gen.
-func (c *Cache[K, V]) obtain(ctx context.Context, key K, s *slot[K, V], gen uint64, skipStore bool) outcome[V] {
-	var shared *snapshot[V] // the store's value, stale but usable
+// otherwise, saving what it fetched while cl is still the key's fetch.
+func (c *Cache[K, V]) obtain(cl *call[K, V], skipStore bool) outcome[V] {
+	ctx := &cl.ctx
+	var shared outcome[V] // the store's value, stale but usable
 	if c.store != nil && !skipStore {
-		e, ok, err := c.store.Load(ctx, key)
+		e, ok, err := c.store.Load(ctx, cl.key)
 		if err != nil {
 			c.stats.storeErrors.Add(1)
 		}
 		if err == nil && ok {
 			now := c.now()
-			if snap, err := c.newSnapshot(e.Value, Expiry{Soft: e.Soft, Hard: e.Hard}, now); err == nil {
-				if now < snap.softAt {
-					return outcome[V]{snap: snap, reused: true}
+			if o, err := c.expiry(e.Value, Expiry{Soft: e.Soft, Hard: e.Hard}, now); err == nil {
+				o.reused = true
+				if now < o.soft {
+					return o
 				}
-				shared = snap
+				shared = o
 			}
 		}
 	}
 
 	c.stats.fetches.Add(1)
-	v, exp, err := c.callFetch(ctx, key)
-	var snap *snapshot[V]
+	v, exp, err := c.callFetch(ctx, cl)
+	var o outcome[V]
 	if err == nil {
-		snap, err = c.newSnapshot(v, exp, c.now())
+		o, err = c.expiry(v, exp, c.now())
 	}
 	if err != nil {
-		return outcome[V]{snap: shared, reused: shared != nil, fallback: shared != nil, err: c.closedErr(err)}
+		shared.fallback = shared.ok
+		shared.err = c.closedErr(err)
+		return shared
 	}
 	if c.store != nil {
-		c.save(ctx, key, s, gen, snap)
+		c.save(cl, o)
 	}
-	return outcome[V]{snap: snap}
+	return o
 }
 
 // callFetch calls the fetch function, turning a panic into an error.
-func (c *Cache[K, V]) callFetch(ctx context.Context, key K) (v V, exp Expiry, err error) {
+func (c *Cache[K, V]) callFetch(ctx context.Context, cl *call[K, V]) (v V, exp Expiry, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			if rerr, ok := r.(error); ok {
@@ -197,35 +311,64 @@ func (c *Cache[K, V]) callFetch(ctx context.Context, key K) (v V, exp Expiry, er
 			}
 		}
 	}()
-	return c.fetch(ctx, key)
+	return cl.load(ctx, cl.key)
 }
 
-// finish records the outcome in the slot (a failure arms the negative cache) and wakes the waiters. A fetch
-// that was not admitted, or was fenced by an invalidation since (gen moved), records nothing: its waiters get
-// its outcome all the same. Failures are counted once the slot is updated, so a caller seeing the count sees
-// the backoff too.
-func (c *Cache[K, V]) finish(s *slot[K, V], cl *call[V], admitted bool, gen uint64, res outcome[V]) {
+// finish records the outcome of cl for its key, if cl is still the key's fetch (an invalidation detaches the
+// fetch it fences), and wakes the waiters, who get the outcome either way. A failure arms the negative cache.
+// Failures are counted once the key is updated, so a caller seeing the count sees the backoff too.
+func (c *Cache[K, V]) finish(cl *call[K, V]) {
+	res := &cl.res
+	t := c.idx.lock(cl.hash)
 	now := c.now()
-	s.mu.Lock()
-	if s.call == cl {
-		s.call = nil
-	}
-	if admitted && s.gen == gen {
-		if res.snap != nil {
-			if cur := s.snap.Load(); !res.fallback || cur == nil || now >= cur.usable {
-				s.snap.Store(res.snap)
-			}
+	if n, _ := c.idx.get(t, cl.hash, cl.key); n != nil && n.st != nil && n.st.call == cl {
+		st := n.st
+		st.call = nil
+		if res.ok && (!res.fallback || !n.hasValue() || now >= subSat(n.hard, int64(c.opt.margin))) {
+			c.keep(t, n, res)
 		}
-		if res.err != nil {
-			s.err, s.retryAt = res.err, addSat(now, int64(c.opt.negativeTTL))
+		if res.err != nil && c.opt.negativeTTL > 0 {
+			st.err, st.retryAt = res.err, addSat(now, int64(c.opt.negativeTTL))
 		} else {
-			s.err, s.retryAt = nil, 0
+			st.err, st.retryAt = nil, 0
+		}
+		if n = c.current(t, n); n.st == st {
+			n.dropIdleState()
+		}
+		if !res.ok && n.st == nil {
+			c.removeIfEmpty(t, n)
 		}
 	}
-	s.mu.Unlock()
+	done := cl.done
+	t.mu.Unlock()
 	if res.err != nil {
 		c.stats.failures.Add(1)
 	}
-	cl.res = res
-	close(cl.done)
+	if done != nil {
+		close(done)
+	}
+}
+
+// keep makes res the value of n's key: in n itself if n has no value yet, otherwise in a new node that takes
+// n's place. The caller holds t.mu.
+func (c *Cache[K, V]) keep(t *table[K, V], n *node[K, V], res *outcome[V]) {
+	if !n.hasValue() {
+		n.val, n.hard = res.val, res.hard
+		n.refresh.Store(res.refresh) // publishes val and hard to the lock-free readers
+		n.ref.Store(true)
+		return
+	}
+	nn := &node[K, V]{hash: n.hash, key: n.key, val: res.val, hard: res.hard, st: n.st}
+	nn.refresh.Store(res.refresh)
+	nn.ref.Store(true)
+	c.idx.replace(t, n, nn)
+}
+
+// current returns the node the index holds for n's key (n, or the node that replaced it), or n if none.
+// The caller holds t.mu.
+func (c *Cache[K, V]) current(t *table[K, V], n *node[K, V]) *node[K, V] {
+	if cur, _ := c.idx.get(t, n.hash, n.key); cur != nil {
+		return cur
+	}
+	return n
 }

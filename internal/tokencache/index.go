@@ -1,116 +1,304 @@
 package tokencache
 
-import "maps"
+import (
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+)
 
-// The index maps keys to slots, in two maps. The fresh path reads an immutable map published through an atomic
-// pointer (Cache.read): a plain map lookup, with no lock and no write to shared memory (as sync.Map did before
-// Go 1.24; a plain map is about twice as fast as sync.Map's trie at 10000 keys). Changes go to the authoritative
-// map (Cache.all) under Cache.idxMu, and read is rebuilt from it once the lookups that missed read add up to the
-// size of the map, so the copying costs O(1) per miss, amortized. Until then read may lack new slots (found
-// under the lock) and hold removed ones (marked gone, never used).
+// The index maps keys to nodes. It is an extendible hash table: a directory, indexed by the top bits of a
+// key's hash, points to tables of at most maxCells cells each; a table is an open-addressing array (linear
+// probing) of atomic pointers to nodes.
 //
-// Eviction is second-chance ("clock"), an approximation of least-recently-used that costs the fresh path one
-// read of a flag: each slot has a ref flag, set when it is used. Slots sit in a ring in insertion order. To make
-// room, the hand looks at the oldest slot: if its flag is set, the flag is cleared and the slot goes to the back
-// of the ring (a second chance); otherwise it is evicted. A new slot starts with its flag clear (the call that
-// adds it is not counted as a use, or every slot would be marked and the order would fall back to first-in
-// first-out), but it is never the one evicted to make room for itself.
+// Lookups take no lock and write nothing: they load the directory, the table and the cells with atomic loads
+// (see find). Changes to a table are made under its mutex, which is also the lock of every key the table
+// holds (see node.st). When a table fills up it is replaced, under its lock, by a bigger one or, past
+// maxCells, by two tables each taking half of its hash range; the directory is then copied with the new
+// tables in (copy on write) and the old table is marked dead, so that writers that find it dead look again.
+// A replacement copies at most maxCells pointers, and the directory copy has one pointer per maxCells*3/8
+// keys or so: no operation does work in proportion to the number of keys while holding a lock.
+//
+// Readers still on an old directory or table see the nodes as they were and may miss a node added since;
+// a miss is checked again under the lock of the key's live table before anything is added.
+//
+// Eviction is second-chance ("clock") over the tables themselves: a hand walks the cells in hash order; a
+// node whose ref flag is set (set by every use, and when the node gets a value) has it cleared and is
+// passed over, a node whose flag is clear is evicted. The hand looks at no more than evictScan cells per
+// eviction; when every node it saw was recently used, it evicts the first node it meets that is not busy.
 
-// insert returns the slot for key with its mutex held, adding an empty one if there is none. forGet is true
-// when a Get needs the slot: then a lookup of the read map missed, which counts towards its rebuild, and an
-// added slot evicts others past the bound. An invalidation's slot evicts nothing (it leaves the index when
-// the invalidation ends, unless a fetch has begun in it).
-func (c *Cache[K, V]) insert(key K, forGet bool) *slot[K, V] {
-	c.idxMu.Lock()
-	defer c.idxMu.Unlock()
-	s, ok := c.all[key]
-	if ok {
-		s.mu.Lock()
-	} else {
-		s = &slot[K, V]{key: key}
-		s.mu.Lock()
-		c.all[key] = s
-		c.ring.pushBack(s)
-		if forGet {
-			c.evictLocked(s)
-		}
-	}
-	if !forGet {
-		return s
-	}
-	if c.misses++; c.misses >= len(c.all) {
-		read := maps.Clone(c.all)
-		c.read.Store(&read)
-		c.misses = 0
-	}
-	return s
+const (
+	minCells  = 8   // cells of a new table
+	maxCells  = 256 // past this a full table splits instead of growing
+	evictScan = 256 // cells the hand looks at before it stops honouring the ref flags
+)
+
+// node is one key in the index: its value, immutable once set, and its per-key state.
+type node[K comparable, V any] struct {
+	// refresh is when the value stops being fresh (nanoseconds since the cache's base time); noValue while
+	// the node has none yet. It is the node's publication point: val and hard are written before it is
+	// set, and read after it is loaded.
+	refresh atomic.Int64
+	hash    uint64
+	hard    int64       // hard expiry, nanoseconds since the cache's base time
+	ref     atomic.Bool // used since the eviction hand last passed
+	key     K
+	val     V
+	// st is the key's fetch, failure and invalidation state; nil when there is none. Guarded by the lock of
+	// the key's live table, as are all changes to which node the index holds for the key.
+	st *keyState[K, V]
 }
 
-// evictLocked evicts slots until the index is within its bound, sparing s (just added) and the slots that are
-// busy: a fetch, an invalidation or a store save under way, whose fence lives in the slot. If every slot is
-// spared, the index stays over its bound until a later insert. The caller holds c.idxMu (and s.mu).
-func (c *Cache[K, V]) evictLocked(s *slot[K, V]) {
-	for budget := 2 * c.ring.n; c.ring.n > c.opt.maxEntries && budget > 0; budget-- {
-		old := c.ring.head
-		if old != s && !old.ref.Load() {
-			old.mu.Lock()
-			busy := old.call != nil || old.pins > 0 || old.saving > 0
-			if !busy {
-				c.removeLocked(old)
+// noValue is node.refresh of a node that has no value yet.
+const noValue = -1 << 63
+
+func (n *node[K, V]) hasValue() bool { return n.refresh.Load() != noValue }
+
+// busy reports whether n must not be evicted: its state holds a fetch, an invalidation or a store save
+// under way. The caller holds the lock of n's table.
+func (n *node[K, V]) busy() bool {
+	st := n.st
+	return st != nil && (st.call != nil || st.pins > 0 || st.saving > 0)
+}
+
+type directory[K comparable, V any] struct {
+	shift  uint // 64 minus the directory's depth: tables[hash>>shift] (a shift of 64 gives 0)
+	tables []*table[K, V]
+}
+
+type table[K comparable, V any] struct {
+	mu     sync.Mutex
+	cells  []atomic.Pointer[node[K, V]] // length a power of two; nil: never used; index.tomb: removed
+	depth  uint                         // the top depth bits of every hash here are prefix
+	prefix uint64
+	live   int  // nodes held; guarded by mu
+	used   int  // cells not nil (nodes and tombstones); guarded by mu
+	dead   bool // replaced in the directory; guarded by mu
+}
+
+func newTable[K comparable, V any](depth uint, prefix uint64, cells int) *table[K, V] {
+	return &table[K, V]{depth: depth, prefix: prefix, cells: make([]atomic.Pointer[node[K, V]], cells)}
+}
+
+// full reports whether one more cell would take t past three quarters used.
+func (t *table[K, V]) full() bool { return 4*(t.used+1) > 3*len(t.cells) }
+
+type index[K comparable, V any] struct {
+	dir   atomic.Pointer[directory[K, V]]
+	seed  maphash.Seed
+	tomb  *node[K, V] // marks a removed node's cell
+	count atomic.Int64
+
+	dirMu sync.Mutex // serializes directory updates; taken with a table's lock held, never the other way
+
+	evictMu  sync.Mutex // guards the hand; taken with no table lock held
+	handPos  uint64     // a hash in the table the hand is in
+	handCell int
+}
+
+func (x *index[K, V]) init() {
+	x.seed = maphash.MakeSeed()
+	x.tomb = &node[K, V]{}
+	x.dir.Store(&directory[K, V]{shift: 64, tables: []*table[K, V]{newTable[K, V](0, 0, minCells)}})
+}
+
+func (x *index[K, V]) hash(key K) uint64 { return maphash.Comparable(x.seed, key) }
+
+// find returns the node for key, or nil, without locking. The node may have just left the index.
+func (x *index[K, V]) find(h uint64, key K) *node[K, V] {
+	d := x.dir.Load()
+	t := d.tables[h>>d.shift]
+	mask := uint64(len(t.cells) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		n := t.cells[i].Load()
+		if n == nil {
+			return nil
+		}
+		if n.hash == h && n != x.tomb && n.key == key {
+			return n
+		}
+	}
+}
+
+// lock returns the live table for hash h, locked.
+func (x *index[K, V]) lock(h uint64) *table[K, V] {
+	for {
+		d := x.dir.Load()
+		t := d.tables[h>>d.shift]
+		t.mu.Lock()
+		if !t.dead {
+			return t
+		}
+		t.mu.Unlock()
+	}
+}
+
+// get returns the node for key in t and its cell, or nil and -1. The caller holds t.mu.
+func (x *index[K, V]) get(t *table[K, V], h uint64, key K) (*node[K, V], int) {
+	mask := uint64(len(t.cells) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		n := t.cells[i].Load()
+		if n == nil {
+			return nil, -1
+		}
+		if n.hash == h && n != x.tomb && n.key == key {
+			return n, int(i)
+		}
+	}
+}
+
+// add puts n, whose key t does not hold, into t. It reports false, leaving t alone, when t has no room: the
+// caller then calls grow, unlocks t and starts again from lock. The caller holds t.mu.
+func (x *index[K, V]) add(t *table[K, V], n *node[K, V]) bool {
+	mask := uint64(len(t.cells) - 1)
+	for i := n.hash & mask; ; i = (i + 1) & mask {
+		switch c := t.cells[i].Load(); c {
+		case x.tomb:
+			t.cells[i].Store(n)
+		case nil:
+			if t.full() {
+				return false
 			}
-			old.mu.Unlock()
-			if !busy {
-				c.stats.evictions.Add(1)
+			t.used++
+			t.cells[i].Store(n)
+		default:
+			continue
+		}
+		t.live++
+		x.count.Add(1)
+		return true
+	}
+}
+
+// removeAt takes the node in cell i of t out of the index. The caller holds t.mu.
+func (x *index[K, V]) removeAt(t *table[K, V], i int) {
+	t.cells[i].Store(x.tomb)
+	t.live--
+	x.count.Add(-1)
+}
+
+// remove takes n out of the index if it is still there. The caller holds t.mu, the live table of n's key.
+func (x *index[K, V]) remove(t *table[K, V], n *node[K, V]) {
+	if cur, i := x.get(t, n.hash, n.key); cur == n {
+		x.removeAt(t, i)
+	}
+}
+
+// replace puts nn in the place of n, the node for the same key in t. The caller holds t.mu.
+func (x *index[K, V]) replace(t *table[K, V], n, nn *node[K, V]) {
+	if cur, i := x.get(t, n.hash, n.key); cur == n {
+		t.cells[i].Store(nn)
+	}
+}
+
+// grow replaces the full table t: by one of the same size without its tombstones when they take much of it,
+// by one twice its size up to maxCells, and past that by two tables splitting its hash range. t is dead
+// afterwards; the caller holds t.mu and unlocks it.
+func (x *index[K, V]) grow(t *table[K, V]) {
+	size := len(t.cells)
+	if 8*t.live >= 3*size { // more than half of the used cells hold nodes
+		size *= 2
+	}
+	var repl []*table[K, V]
+	if size <= maxCells || t.depth == 64 {
+		nt := newTable[K, V](t.depth, t.prefix, size)
+		x.copyInto(t, nt, nil)
+		repl = []*table[K, V]{nt}
+	} else {
+		size = maxCells
+		lo := newTable[K, V](t.depth+1, t.prefix<<1, size)
+		hi := newTable[K, V](t.depth+1, t.prefix<<1|1, size)
+		x.copyInto(t, lo, hi)
+		repl = []*table[K, V]{lo, hi}
+	}
+
+	x.dirMu.Lock()
+	d := x.dir.Load()
+	depth := 64 - d.shift
+	nd := &directory[K, V]{shift: d.shift}
+	if t.depth+uint(len(repl)-1) > depth { // the split needs one more bit of directory
+		nd.shift--
+		depth++
+		nd.tables = make([]*table[K, V], 2*len(d.tables))
+		for i, tt := range d.tables {
+			nd.tables[2*i], nd.tables[2*i+1] = tt, tt
+		}
+	} else {
+		nd.tables = make([]*table[K, V], len(d.tables))
+		copy(nd.tables, d.tables)
+	}
+	span := 1 << (depth - t.depth) // directory entries of t
+	first := int(t.prefix) << (depth - t.depth)
+	for j := range span {
+		nd.tables[first+j] = repl[j*len(repl)/span]
+	}
+	x.dir.Store(nd)
+	x.dirMu.Unlock()
+	t.dead = true
+}
+
+// copyInto copies t's nodes into lo, or, if hi is not nil, into lo and hi by the next bit of their hash.
+func (x *index[K, V]) copyInto(t, lo, hi *table[K, V]) {
+	for i := range t.cells {
+		n := t.cells[i].Load()
+		if n == nil || n == x.tomb {
+			continue
+		}
+		dst := lo
+		if hi != nil && n.hash&(1<<(63-t.depth)) != 0 {
+			dst = hi
+		}
+		mask := uint64(len(dst.cells) - 1)
+		j := n.hash & mask
+		for dst.cells[j].Load() != nil {
+			j = (j + 1) & mask
+		}
+		dst.cells[j].Store(n)
+		dst.live++
+		dst.used++
+	}
+}
+
+// evict evicts nodes until the index is within max, or until the hand finds nothing it may evict. It takes no
+// lock the caller holds.
+func (x *index[K, V]) evict(max int64) (evicted uint64) {
+	if x.count.Load() <= max {
+		return 0
+	}
+	x.evictMu.Lock()
+	defer x.evictMu.Unlock()
+	for x.count.Load() > max && x.evictOne() {
+		evicted++
+	}
+	return evicted
+}
+
+// evictOne moves the hand until it evicts a node: the first one not busy and not recently used within
+// evictScan cells, otherwise the first one not busy within as many more. It reports false if it found none.
+// The caller holds evictMu.
+func (x *index[K, V]) evictOne() bool {
+	for scanned := 0; scanned < 2*evictScan; {
+		t := x.lock(x.handPos)
+		for x.handCell < len(t.cells) && scanned < 2*evictScan {
+			i := x.handCell
+			x.handCell++
+			scanned++
+			n := t.cells[i].Load()
+			if n == nil || n == x.tomb || n.busy() {
 				continue
 			}
+			if scanned <= evictScan && n.ref.Load() {
+				n.ref.Store(false)
+				continue
+			}
+			x.removeAt(t, i)
+			t.mu.Unlock()
+			return true
 		}
-		old.ref.Store(false)
-		c.ring.remove(old)
-		c.ring.pushBack(old)
+		if x.handCell >= len(t.cells) {
+			x.handCell = 0
+			x.handPos = (t.prefix + 1) << (64 - t.depth) // the next table's range (0 past the last one)
+		}
+		t.mu.Unlock()
 	}
-}
-
-// removeLocked takes s out of the index, if it is still there, and reports whether it was. Goroutines already
-// holding s finish their work on it, but no later call uses it. The caller holds c.idxMu and s.mu.
-func (c *Cache[K, V]) removeLocked(s *slot[K, V]) bool {
-	if s.gone.Load() {
-		return false
-	}
-	s.gone.Store(true)
-	delete(c.all, s.key)
-	c.ring.remove(s)
-	return true
-}
-
-// ring is the eviction order of the slots in the index, oldest first. Guarded by Cache.idxMu; a slot is in the
-// ring exactly when it is in Cache.all.
-type ring[K comparable, V any] struct {
-	head, tail *slot[K, V]
-	n          int
-}
-
-func (r *ring[K, V]) pushBack(s *slot[K, V]) {
-	s.prev, s.next = r.tail, nil
-	if r.tail == nil {
-		r.head = s
-	} else {
-		r.tail.next = s
-	}
-	r.tail = s
-	r.n++
-}
-
-func (r *ring[K, V]) remove(s *slot[K, V]) {
-	if s.prev == nil {
-		r.head = s.next
-	} else {
-		s.prev.next = s.next
-	}
-	if s.next == nil {
-		r.tail = s.prev
-	} else {
-		s.next.prev = s.prev
-	}
-	s.prev, s.next = nil, nil
-	r.n--
+	return false
 }

@@ -5,14 +5,15 @@ import (
 	"fmt"
 )
 
-// Invalidation is a per-key fence, kept in the key's slot:
+// Invalidation is a per-key fence, kept in the key's state (keyState):
 //
-//   - gen: every invalidation bumps it. A fetch reads it when it begins (see admit) and keeps its result (in
-//     memory, in the store) only if it is unchanged; an invalidation also detaches the fetch under way from
-//     the slot, so that later callers start a new one instead of joining it.
+//   - call: an invalidation detaches the fetch under way from the key (a fetch keeps its result, in memory
+//     and in the store, only while it is still the key's call), so that its result is neither kept nor
+//     saved, and later callers start a new fetch instead of joining it. The fetch still answers the callers
+//     already waiting for it.
 //   - barrier, pins: while an invalidation is under way with a store, a fetch waits before reading the store,
-//     so that it cannot load the entry the invalidation is deleting. The slot is not evicted meanwhile, so the
-//     fence cannot be lost with it.
+//     so that it cannot load the entry the invalidation is deleting. The key's node is not evicted meanwhile,
+//     so the fence cannot be lost with it.
 //   - saving, saved: an invalidation waits for the Store.Save calls under way before it deletes, so that a
 //     fetch fenced out mid-save cannot leave its value in the store after the delete.
 //   - distrust: if the store could not be cleared, fetches skip Store.Load for the key until a fetched value
@@ -41,14 +42,13 @@ import (
 // Invalidate succeeds. It forgets this if the key is evicted, and other caches may still load the value.
 func (c *Cache[K, V]) Invalidate(ctx context.Context, key K) error {
 	if c.store == nil {
-		c.idxMu.Lock()
-		if s := c.all[key]; s != nil {
-			s.mu.Lock()
-			c.dropLocked(s)
-			c.removeLocked(s)
-			s.mu.Unlock()
+		h := c.idx.hash(key)
+		t := c.idx.lock(h)
+		if n, i := c.idx.get(t, h, key); n != nil {
+			c.fence(n)
+			c.idx.removeAt(t, i)
 		}
-		c.idxMu.Unlock()
+		t.mu.Unlock()
 		return nil
 	}
 	_, err := c.invalidateStored(ctx, key, nil)
@@ -76,92 +76,120 @@ func (c *Cache[K, V]) InvalidateIf(key K, match func(V) bool) bool {
 		dropped, _ := c.invalidateStored(ctx, key, match)
 		return dropped
 	}
-	c.idxMu.Lock()
-	s := c.all[key]
-	c.idxMu.Unlock()
-	if s == nil {
+	h := c.idx.hash(key)
+	t := c.idx.lock(h)
+	n, _ := c.idx.get(t, h, key)
+	t.mu.Unlock()
+	if n == nil || !n.hasValue() || !match(n.val) {
 		return false
 	}
-	snap := s.snap.Load()
-	if snap == nil || !match(snap.val) {
+	t = c.idx.lock(h)
+	defer t.mu.Unlock()
+	cur, i := c.idx.get(t, h, key)
+	if cur != n {
 		return false
 	}
-	c.idxMu.Lock()
-	defer c.idxMu.Unlock()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.gone.Load() || s.snap.Load() != snap {
-		return false
-	}
-	c.dropLocked(s)
-	c.removeLocked(s)
+	c.fence(n)
+	c.idx.removeAt(t, i)
 	return true
 }
 
-// dropLocked drops the slot's value and remembered failure and fences the fetch under way. The caller holds
-// s.mu.
-func (c *Cache[K, V]) dropLocked(s *slot[K, V]) {
-	c.fenceLocked(s)
-	s.snap.Store(nil)
-	s.err, s.retryAt = nil, 0
+// fence detaches the fetch under way for n's key, so that it keeps nothing and later callers start a new
+// one, and forgets the key's remembered failure. The caller holds the lock of n's table.
+func (c *Cache[K, V]) fence(n *node[K, V]) {
+	if st := n.st; st != nil {
+		st.call = nil
+		st.err, st.retryAt = nil, 0
+	}
 }
 
-// fenceLocked makes the fetches under way for s keep nothing, and detaches the current one so that later
-// callers start a new fetch. The caller holds s.mu.
-func (c *Cache[K, V]) fenceLocked(s *slot[K, V]) {
-	s.gen++
-	s.call = nil
+// drop fences n's key and takes its value away, putting in n's place a node without a value that keeps n's
+// state. It returns the key's node. The caller holds t.mu.
+func (c *Cache[K, V]) drop(t *table[K, V], n *node[K, V]) *node[K, V] {
+	c.fence(n)
+	if !n.hasValue() {
+		return n
+	}
+	nn := &node[K, V]{hash: n.hash, key: n.key, st: n.st}
+	nn.refresh.Store(noValue)
+	nn.ref.Store(true)
+	c.idx.replace(t, n, nn)
+	return nn
 }
 
 // invalidateStored is Invalidate (match nil: drop whatever there is) and InvalidateIf with a store.
 func (c *Cache[K, V]) invalidateStored(ctx context.Context, key K, match func(V) bool) (dropped bool, err error) {
-	s := c.insert(key, false) // locked; an absent key gets a slot to carry the fence, evicting nothing
-	var snap *snapshot[V]
-	if match == nil {
-		dropped = s.snap.Load() != nil
-		c.dropLocked(s)
-	} else {
-		c.fenceLocked(s)
-		snap = s.snap.Load()
+	h := c.idx.hash(key)
+	var t *table[K, V]
+	var n *node[K, V]
+	for { // an absent key gets a node to carry the fence; it evicts nothing
+		t = c.idx.lock(h)
+		if n, _ = c.idx.get(t, h, key); n != nil {
+			break
+		}
+		n = &node[K, V]{hash: h, key: key}
+		n.refresh.Store(noValue)
+		n.ref.Store(true)
+		if c.idx.add(t, n) {
+			break
+		}
+		c.idx.grow(t)
+		t.mu.Unlock()
 	}
-	s.pins++
-	if s.barrier == nil {
-		s.barrier = make(chan struct{})
+	st := n.state()
+	var snap *node[K, V] // the value match is asked about
+	if match == nil {
+		dropped = n.hasValue()
+		c.drop(t, n)
+	} else {
+		st.call = nil
+		if n.hasValue() {
+			snap = n
+		}
+	}
+	st.pins++
+	if st.barrier == nil {
+		st.barrier = make(chan struct{})
 	}
 	var idle chan struct{}
-	if s.saving > 0 {
-		if s.saved == nil {
-			s.saved = make(chan struct{})
+	if st.saving > 0 {
+		if st.saved == nil {
+			st.saved = make(chan struct{})
 		}
-		idle = s.saved
+		idle = st.saved
 	}
-	s.mu.Unlock()
+	t.mu.Unlock()
 
 	clean, done := false, false
 	defer func() { // also if match panics
-		s.mu.Lock()
+		t := c.idx.lock(h)
 		if !done || err != nil {
-			s.distrust = true
+			st.distrust = true
 		} else if clean {
-			s.distrust = false
+			st.distrust = false
 		}
-		if s.pins--; s.pins == 0 {
-			close(s.barrier)
-			s.barrier = nil
+		if st.pins--; st.pins == 0 {
+			close(st.barrier)
+			st.barrier = nil
 		}
-		s.mu.Unlock()
-		c.removeIfIdle(s)
+		// While pins was above 0 the key's node could be replaced (its state goes along) but not removed.
+		if n, i := c.idx.get(t, h, key); n != nil && n.st == st {
+			n.dropIdleState()
+			if n.st == nil && !n.hasValue() {
+				c.idx.removeAt(t, i)
+			}
+		}
+		t.mu.Unlock()
 	}()
 
-	// While the fence and the barrier hold, no fetch can change s.snap: only this check can drop snap.
+	// While the fence and the barrier hold, no fetch can change the key's value: only this check can drop snap.
 	if snap != nil && match(snap.val) {
-		s.mu.Lock()
-		if s.snap.Load() == snap {
-			s.snap.Store(nil)
-			s.err, s.retryAt = nil, 0
+		t := c.idx.lock(h)
+		if cur, _ := c.idx.get(t, h, key); cur == snap {
+			c.drop(t, cur)
 			dropped = true
 		}
-		s.mu.Unlock()
+		t.mu.Unlock()
 	}
 	deleted, clean, err := c.clearStore(ctx, key, idle, match)
 	done = true
@@ -201,64 +229,55 @@ func (c *Cache[K, V]) clearStore(ctx context.Context, key K, idle <-chan struct{
 	return match != nil, true, nil
 }
 
-// removeIfIdle takes s out of the index if it holds nothing worth keeping: no value, remembered failure,
-// fetch, invalidation, save or distrust of the store.
-func (c *Cache[K, V]) removeIfIdle(s *slot[K, V]) {
-	c.idxMu.Lock()
-	defer c.idxMu.Unlock()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.snap.Load() == nil && s.err == nil && s.call == nil && s.pins == 0 && s.saving == 0 && !s.distrust {
-		c.removeLocked(s)
-	}
-}
-
-// admit waits until no invalidation of s is under way and returns the generation a fetch beginning now belongs
-// to, and whether it must skip the store. It fails only when ctx ends first.
-func (c *Cache[K, V]) admit(ctx context.Context, s *slot[K, V]) (gen uint64, skipStore bool, err error) {
+// admit waits until no invalidation of cl's key is under way, and reports whether the fetch must skip the
+// store. It fails only when the fetch context ends first.
+func (c *Cache[K, V]) admit(cl *call[K, V]) (skipStore bool, err error) {
 	for {
-		s.mu.Lock()
-		b := s.barrier
-		if b == nil {
-			gen, skipStore = s.gen, s.distrust
-			s.mu.Unlock()
-			return gen, skipStore, nil
+		t := c.idx.lock(cl.hash)
+		var b chan struct{}
+		if n, _ := c.idx.get(t, cl.hash, cl.key); n != nil && n.st != nil {
+			b, skipStore = n.st.barrier, n.st.distrust
 		}
-		s.mu.Unlock()
+		t.mu.Unlock()
+		if b == nil {
+			return skipStore, nil
+		}
 		select {
 		case <-b:
-		case <-ctx.Done():
-			return 0, false, fmt.Errorf("tokencache: waiting for an invalidation of the key: %w", ctx.Err())
+		case <-cl.ctx.Done():
+			return false, fmt.Errorf("tokencache: waiting for an invalidation of the key: %w", cl.ctx.Err())
 		}
 	}
 }
 
-// save records a fetched value in the store, unless an invalidation has fenced the fetch (gen moved) or s has
-// left the index (a later invalidation would use another slot and not wait for this save; a slot is not
-// removed while a save is under way). A save that succeeds with no other save under way ends the distrust of
-// the store.
-func (c *Cache[K, V]) save(ctx context.Context, key K, s *slot[K, V], gen uint64, snap *snapshot[V]) {
-	s.mu.Lock()
-	if s.gen != gen || s.gone.Load() {
-		s.mu.Unlock()
+// save records a fetched value in the store, unless cl is no longer the key's fetch (an invalidation has
+// fenced it, or the key has left the index: a later invalidation would not wait for this save). The key's
+// node is not removed while a save is under way. A save that succeeds with no other save under way ends the
+// distrust of the store.
+func (c *Cache[K, V]) save(cl *call[K, V], o outcome[V]) {
+	t := c.idx.lock(cl.hash)
+	n, _ := c.idx.get(t, cl.hash, cl.key)
+	if n == nil || n.st == nil || n.st.call != cl {
+		t.mu.Unlock()
 		return
 	}
-	alone := s.saving == 0 // no fenced save can land after this one
-	s.saving++
-	s.mu.Unlock()
+	st := n.st
+	alone := st.saving == 0 // no fenced save can land after this one
+	st.saving++
+	t.mu.Unlock()
 
-	err := c.store.Save(ctx, key, snap.entry())
+	err := c.store.Save(&cl.ctx, cl.key, Entry[V]{Value: o.val, Soft: o.exp.Soft, Hard: o.exp.Hard})
 	if err != nil {
 		c.stats.storeErrors.Add(1)
 	}
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err == nil && alone && s.gen == gen {
-		s.distrust = false
+	t = c.idx.lock(cl.hash)
+	defer t.mu.Unlock()
+	if err == nil && alone && st.call == cl {
+		st.distrust = false
 	}
-	if s.saving--; s.saving == 0 && s.saved != nil {
-		close(s.saved)
-		s.saved = nil
+	if st.saving--; st.saving == 0 && st.saved != nil {
+		close(st.saved)
+		st.saved = nil
 	}
 }
