@@ -105,9 +105,11 @@ func WithKeyPrefix(prefix string) Option {
 
 // WithTimeout bounds each Redis call (default [DefaultTimeout], 50 ms): a
 // slower call counts as a failure and the broker goes on without Redis.
-// The bound holds whatever the client's own timeouts, but a call cut short
+// The bound holds whatever the client's own settings, but a call cut short
 // keeps its goroutine until the client gives up on it: give the client
-// short ReadTimeout and WriteTimeout, or ContextTimeoutEnabled.
+// short DialTimeout, ReadTimeout and WriteTimeout and few DialerRetries
+// (go-redis retries a failed dial 5 times, 100 ms apart, by default), or
+// ContextTimeoutEnabled.
 func WithTimeout(d time.Duration) Option {
 	return func(cfg *config) error {
 		if d <= 0 {

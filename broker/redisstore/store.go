@@ -61,7 +61,6 @@ type counters struct {
 	decryptFailures                                    atomic.Uint64
 	locks, lockWaits, lockErrors                       atomic.Uint64
 	invalidationsSent, invalidationsRecv, subscription atomic.Uint64
-	messagesDropped                                    atomic.Uint64
 }
 
 // Stats are the counters of a Store since New.
@@ -244,13 +243,18 @@ func (s *Store) load(ctx context.Context, op string, kind byte, logical, suffix 
 
 // Save implements [broker.Store]: it encrypts g and writes it with a TTL
 // up to g.ExpiresAt (by the store's clock); a grant already expired
-// deletes the key instead. Errors as for Load.
+// deletes the key instead (without an invalidation message). Errors as
+// for Load.
 func (s *Store) Save(ctx context.Context, key string, g broker.StoredGrant) error {
-	ttl := g.ExpiresAt.Sub(s.cfg.now())
-	if ttl < time.Millisecond {
-		return s.Delete(ctx, key)
+	var err error
+	if ttl := g.ExpiresAt.Sub(s.cfg.now()); ttl >= time.Millisecond {
+		err = s.save(ctx, "save", kindGrant, key, suffixGrant, g, ttl)
+	} else {
+		err = s.call(ctx, "save", func(ctx context.Context) error {
+			return s.client.Del(ctx, s.redisKey(0, key, suffixGrant)).Err()
+		})
 	}
-	if err := s.save(ctx, "save", kindGrant, key, suffixGrant, g, ttl); err != nil {
+	if err != nil {
 		return err
 	}
 	s.trust(key)
