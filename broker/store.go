@@ -90,6 +90,7 @@ type MemoryStore struct {
 	grants map[string]StoredGrant
 	ledger map[string]memoryLedgerEntry
 	writes int
+	dedup  memoryDedup // see dedup.go
 }
 
 type memoryLedgerEntry struct {
