@@ -91,10 +91,6 @@ func vendorIndex(v Vendor) int {
 	return -1
 }
 
-// callKey carries the *call into the cache's fetch function, which the
-// cache calls with the context of the caller that started the fetch.
-type callKey struct{}
-
 // New builds a Broker from options; at least one vendor must be enabled.
 // It makes no network call. The broker uses the vendor clients and the
 // Store it is given but does not own them: [Broker.Close] leaves them open,
@@ -135,15 +131,10 @@ func (b *Broker) add(cfg *config, vs *vendorState) error {
 	if cfg.maxEntries > 0 {
 		opts = append(opts, tokencache.WithMaxEntries(cfg.maxEntries))
 	}
-	fetch := func(ctx context.Context, _ string) (*held, tokencache.Expiry, error) {
-		c, _ := ctx.Value(callKey{}).(*call)
-		if c == nil {
-			return nil, tokencache.Expiry{}, httpx.Invalid("request", "missing from the fetch context")
-		}
-		if l, ok := b.store.(Locker); ok {
-			return b.mintShared(ctx, vs, l, c)
-		}
-		return b.mint(ctx, vs, c)
+	// Start passes its request to the cache with each call (GetInfoWith);
+	// the cache's own fetch function is never used.
+	fetch := func(context.Context, string) (*held, tokencache.Expiry, error) {
+		return nil, tokencache.Expiry{}, httpx.Invalid("request", "missing: Start passes its own loader")
 	}
 	var err error
 	if cfg.store != nil {
@@ -217,7 +208,7 @@ func (b *Broker) Start(ctx context.Context, req Request) (*Grant, error) {
 }
 
 // start takes the request by value: the fast path must not move it to the
-// heap; only the slow path makes a heap copy for the fetch context.
+// heap; only the slow path makes a heap copy, for the cache's loader.
 func (b *Broker) start(ctx context.Context, req Request) (*Grant, error) {
 	if ctx == nil {
 		return nil, b.fail(req.Vendor, httpx.Invalid("ctx", "is nil"))
@@ -252,9 +243,14 @@ func (b *Broker) start(ctx context.Context, req Request) (*Grant, error) {
 		}
 		return h.out(tokencache.Info{Soft: exp.Soft, Hard: exp.Hard}), nil
 	}
-	cctx := context.WithValue(ctx, callKey{}, c)
+	load := func(ctx context.Context, _ string) (*held, tokencache.Expiry, error) {
+		if l, ok := b.store.(Locker); ok {
+			return b.mintShared(ctx, vs, l, c)
+		}
+		return b.mint(ctx, vs, c)
+	}
 	for range 2 {
-		h, info, err := vs.cache.GetInfo(cctx, req.UserID)
+		h, info, err := vs.cache.GetInfoWith(ctx, req.UserID, load)
 		if err != nil {
 			return nil, b.fail(req.Vendor, vs.waitError(err))
 		}

@@ -333,10 +333,7 @@ func (c *Cache[K, V]) finish(cl *call[K, V]) {
 			st.err, st.retryAt = nil, 0
 		}
 		if n = c.current(t, n); n.st == st {
-			n.dropIdleState()
-		}
-		if !res.ok && n.st == nil {
-			c.removeIfEmpty(t, n)
+			n.dropIdleState() // a key whose fetch failed stays, without value, until evicted
 		}
 	}
 	done := cl.done
