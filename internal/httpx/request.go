@@ -40,8 +40,8 @@ type Request struct {
 	Idempotent bool
 	// Accept is the Accept header (default application/json).
 	Accept string
-	// Secrets are extra values to scrub from this call's errors (a token
-	// created a moment ago, say).
+	// Secrets are extra values to scrub from this call's errors and log
+	// lines (a token created a moment ago, say).
 	Secrets []string
 }
 
@@ -102,7 +102,7 @@ func (c *Client) Do(ctx context.Context, req *Request, out any) (*Response, erro
 	if err != nil {
 		return nil, err
 	}
-	a := &attempt{client: c, idempotent: req.Idempotent || (method != http.MethodPost && method != http.MethodPatch)}
+	a := &attempt{client: c, secrets: req.Secrets, idempotent: req.Idempotent || (method != http.MethodPost && method != http.MethodPatch)}
 	rreq, err := retryablehttp.NewRequestWithContext(withAttempt(ctx, a), method, u.String(), body)
 	if err != nil {
 		return nil, Invalid("request", "cannot be built")

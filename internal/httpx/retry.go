@@ -22,6 +22,7 @@ import (
 type attempt struct {
 	idempotent bool
 	client     *Client
+	secrets    []string // the call's own secrets (Request.Secrets), scrubbed from its log lines too
 	number     atomic.Int32 // attempts sent so far
 	getConn    atomic.Bool  // the transport asked for a connection this attempt
 	gotConn    atomic.Bool  // ... and obtained one: the request may have reached the server
@@ -202,7 +203,11 @@ func (t *loggingTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	}
 	attrs = append(attrs, attrStatus(resp.StatusCode))
 	if id := requestIDFromHeader(resp.Header); id != "" {
-		attrs = append(attrs, attrRequestID(t.client.redactor.excerpt(id, 128, false, nil)))
+		var secrets []string
+		if a := attemptFrom(ctx); a != nil {
+			secrets = a.secrets
+		}
+		attrs = append(attrs, attrRequestID(t.client.redactor.excerpt(id, 128, false, secrets)))
 	}
 	t.logger.LogAttrs(ctx, levelDebug, "sdkbroker attempt", attrs...)
 	return resp, nil
