@@ -22,7 +22,7 @@ import (
 type attempt struct {
 	idempotent bool
 	client     *Client
-	secrets    []string // the call's own secrets (Request.Secrets), scrubbed from its log lines too
+	secrets    []string     // the call's own secrets (Request.Secrets), scrubbed from its log lines too
 	number     atomic.Int32 // attempts sent so far
 	getConn    atomic.Bool  // the transport asked for a connection this attempt
 	gotConn    atomic.Bool  // ... and obtained one: the request may have reached the server
