@@ -248,6 +248,10 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.reject(w, r, http.StatusUnauthorized, "unauthorized")
 		return
 	}
+	if r.ContentLength > h.st.limit {
+		h.reject(w, r, http.StatusRequestEntityTooLarge, "body too large") // refused unread
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.st.limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError
