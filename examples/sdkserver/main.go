@@ -14,7 +14,8 @@
 // The login is a demo login (anyone may log in as any user name), as in the
 // vendors' own sample servers: replace it with your authentication.
 //
-// Routes:
+// Routes (every POST wants Content-Type application/json, which an HTML
+// form or a "simple" cross-site request of another site cannot send):
 //
 //	GET  /                           the page (HTML, CSS and JS embedded; strict CSP)
 //	GET  /healthz                    200 {"status":"ok"}

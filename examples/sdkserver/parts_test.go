@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -270,4 +271,23 @@ func TestE2E_BodyLimits(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusBadRequest, resp.StatusCode, "data after the object")
+}
+
+// TestAccessLog_KeepsResponseController: the event stream clears the
+// server's write deadline and flushes through the access log's wrapper.
+func TestAccessLog_KeepsResponseController(t *testing.T) {
+	s := &server{logger: newLogger("text", &bytes.Buffer{})}
+	var deadlineErr, flushErr error
+	h := s.accessLog(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		rc := http.NewResponseController(w)
+		deadlineErr = rc.SetWriteDeadline(time.Time{})
+		flushErr = rc.Flush()
+	}))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.NoError(t, deadlineErr)
+	assert.NoError(t, flushErr)
 }
