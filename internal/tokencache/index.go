@@ -8,7 +8,8 @@ import (
 
 // The index maps keys to nodes. It is an extendible hash table: a directory, indexed by the top bits of a
 // key's hash, points to tables of at most maxCells cells each; a table is an open-addressing array (linear
-// probing) of atomic pointers to nodes.
+// probing) of cells, each an atomic pointer to a node beside the node's hash, so that a probe compares
+// hashes without reading the node, and growing a table reads no node.
 //
 // Lookups take no lock and write nothing: they load the directory, the table and the cells with atomic loads
 // (see find). Changes to a table are made under its mutex, which is also the lock of every key the table
@@ -67,7 +68,7 @@ type directory[K comparable, V any] struct {
 
 type table[K comparable, V any] struct {
 	mu     sync.Mutex
-	cells  []atomic.Pointer[node[K, V]] // length a power of two; nil: never used; index.tomb: removed
+	cells  []cell[K, V] // length a power of two
 	depth  uint                         // the top depth bits of every hash here are prefix
 	prefix uint64
 	live   int  // nodes held; guarded by mu
@@ -75,8 +76,16 @@ type table[K comparable, V any] struct {
 	dead   bool // replaced in the directory; guarded by mu
 }
 
+// cell is one place of a table: a node and its hash. A nil node: never used; index.tomb: removed. Writers
+// store the hash before the node; a reader that sees a node with a hash not yet its own only misses it, and
+// checks again under the lock.
+type cell[K comparable, V any] struct {
+	h atomic.Uint64
+	n atomic.Pointer[node[K, V]]
+}
+
 func newTable[K comparable, V any](depth uint, prefix uint64, cells int) *table[K, V] {
-	return &table[K, V]{depth: depth, prefix: prefix, cells: make([]atomic.Pointer[node[K, V]], cells)}
+	return &table[K, V]{depth: depth, prefix: prefix, cells: make([]cell[K, V], cells)}
 }
 
 // full reports whether one more cell would take t past three quarters used.
@@ -109,11 +118,12 @@ func (x *index[K, V]) find(h uint64, key K) *node[K, V] {
 	t := d.tables[h>>d.shift]
 	mask := uint64(len(t.cells) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
-		n := t.cells[i].Load()
+		c := &t.cells[i]
+		n := c.n.Load()
 		if n == nil {
 			return nil
 		}
-		if n.hash == h && n != x.tomb && n.key == key {
+		if c.h.Load() == h && n != x.tomb && n.key == key {
 			return n
 		}
 	}
@@ -136,11 +146,12 @@ func (x *index[K, V]) lock(h uint64) *table[K, V] {
 func (x *index[K, V]) get(t *table[K, V], h uint64, key K) (*node[K, V], int) {
 	mask := uint64(len(t.cells) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
-		n := t.cells[i].Load()
+		c := &t.cells[i]
+		n := c.n.Load()
 		if n == nil {
 			return nil, -1
 		}
-		if n.hash == h && n != x.tomb && n.key == key {
+		if c.h.Load() == h && n != x.tomb && n.key == key {
 			return n, int(i)
 		}
 	}
@@ -151,18 +162,19 @@ func (x *index[K, V]) get(t *table[K, V], h uint64, key K) (*node[K, V], int) {
 func (x *index[K, V]) add(t *table[K, V], n *node[K, V]) bool {
 	mask := uint64(len(t.cells) - 1)
 	for i := n.hash & mask; ; i = (i + 1) & mask {
-		switch c := t.cells[i].Load(); c {
+		c := &t.cells[i]
+		switch c.n.Load() {
 		case x.tomb:
-			t.cells[i].Store(n)
 		case nil:
 			if t.full() {
 				return false
 			}
 			t.used++
-			t.cells[i].Store(n)
 		default:
 			continue
 		}
+		c.h.Store(n.hash)
+		c.n.Store(n)
 		t.live++
 		x.count.Add(1)
 		return true
@@ -171,7 +183,7 @@ func (x *index[K, V]) add(t *table[K, V], n *node[K, V]) bool {
 
 // removeAt takes the node in cell i of t out of the index. The caller holds t.mu.
 func (x *index[K, V]) removeAt(t *table[K, V], i int) {
-	t.cells[i].Store(x.tomb)
+	t.cells[i].n.Store(x.tomb)
 	t.live--
 	x.count.Add(-1)
 }
@@ -186,7 +198,7 @@ func (x *index[K, V]) remove(t *table[K, V], n *node[K, V]) {
 // replace puts nn in the place of n, the node for the same key in t. The caller holds t.mu.
 func (x *index[K, V]) replace(t *table[K, V], n, nn *node[K, V]) {
 	if cur, i := x.get(t, n.hash, n.key); cur == n {
-		t.cells[i].Store(nn)
+		t.cells[i].n.Store(nn)
 	}
 }
 
@@ -239,20 +251,22 @@ func (x *index[K, V]) grow(t *table[K, V]) {
 // copyInto copies t's nodes into lo, or, if hi is not nil, into lo and hi by the next bit of their hash.
 func (x *index[K, V]) copyInto(t, lo, hi *table[K, V]) {
 	for i := range t.cells {
-		n := t.cells[i].Load()
+		n := t.cells[i].n.Load()
 		if n == nil || n == x.tomb {
 			continue
 		}
+		h := t.cells[i].h.Load()
 		dst := lo
-		if hi != nil && n.hash&(1<<(63-t.depth)) != 0 {
+		if hi != nil && h&(1<<(63-t.depth)) != 0 {
 			dst = hi
 		}
 		mask := uint64(len(dst.cells) - 1)
-		j := n.hash & mask
-		for dst.cells[j].Load() != nil {
+		j := h & mask
+		for dst.cells[j].n.Load() != nil {
 			j = (j + 1) & mask
 		}
-		dst.cells[j].Store(n)
+		dst.cells[j].h.Store(h)
+		dst.cells[j].n.Store(n)
 		dst.live++
 		dst.used++
 	}
@@ -282,7 +296,7 @@ func (x *index[K, V]) evictOne() bool {
 			i := x.handCell
 			x.handCell++
 			scanned++
-			n := t.cells[i].Load()
+			n := t.cells[i].n.Load()
 			if n == nil || n == x.tomb || n.busy() {
 				continue
 			}

@@ -34,7 +34,7 @@ func checkIndex[K comparable, V any](t *testing.T, x *index[K, V]) (tables int) 
 		}
 		live, used := 0, 0
 		for j := range tb.cells {
-			n := tb.cells[j].Load()
+			n := tb.cells[j].n.Load()
 			if n == nil {
 				continue
 			}
@@ -43,7 +43,7 @@ func checkIndex[K comparable, V any](t *testing.T, x *index[K, V]) (tables int) 
 				continue
 			}
 			live++
-			if tb.depth > 0 && n.hash>>(64-tb.depth) != tb.prefix {
+			if h := tb.cells[j].h.Load(); h != n.hash || tb.depth > 0 && h>>(64-tb.depth) != tb.prefix {
 				t.Fatalf("node with hash %x in table %d/%d", n.hash, tb.prefix, tb.depth)
 			}
 		}
