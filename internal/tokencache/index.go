@@ -69,7 +69,7 @@ type directory[K comparable, V any] struct {
 type table[K comparable, V any] struct {
 	mu     sync.Mutex
 	cells  []cell[K, V] // length a power of two
-	depth  uint                         // the top depth bits of every hash here are prefix
+	depth  uint         // the top depth bits of every hash here are prefix
 	prefix uint64
 	live   int  // nodes held; guarded by mu
 	used   int  // cells not nil (nodes and tombstones); guarded by mu
