@@ -143,3 +143,23 @@ func TestWebhookHandler_HostileBodies(t *testing.T) {
 		})
 	}
 }
+
+// TestClient_HostileAnswers: a gzip bomb, a 100 MiB body, JSON nested 100k
+// deep or invalid UTF-8 with NUL from the API is a DecodeError, read no
+// further than the response size limit (issue 16 item 5).
+func TestClient_HostileAnswers(t *testing.T) {
+	for name, answer := range hostile.Answers(t) {
+		t.Run(name, func(t *testing.T) {
+			srv := hostile.ServeAnswer(t, answer, nil)
+			c, err := entrupy.NewClient(entrupy.Credentials{APIToken: "tok_hostile_1234567890"},
+				entrupy.WithBaseURL(srv.URL), entrupy.WithRetry(0, time.Millisecond, time.Millisecond))
+			require.NoError(t, err)
+			t.Cleanup(c.Close)
+			_, err = c.GetAuthentication(context.Background(), "ent_1")
+			require.ErrorIs(t, err, entrupy.ErrMalformedResponse)
+			if strings.Contains(name, "MiB") {
+				assert.ErrorIs(t, err, entrupy.ErrBodyTooLarge)
+			}
+		})
+	}
+}

@@ -80,3 +80,27 @@ func TestClient_HostileIDs(t *testing.T) {
 }
 
 func utf8Valid(s string) bool { return strings.ToValidUTF8(s, "\uFFFD") == s }
+
+// TestClient_HostileAnswers: a gzip bomb, a 100 MiB body, JSON nested 100k
+// deep or invalid UTF-8 with NUL from the platform is a DecodeError, read
+// no further than the response size limit (issue 16 item 5).
+func TestClient_HostileAnswers(t *testing.T) {
+	for name, answer := range hostile.Answers(t) {
+		t.Run(name, func(t *testing.T) {
+			srv := hostile.ServeAnswer(t, answer, nil)
+			c, err := idv.NewClient(srv.URL, idv.Credentials{APIKey: "idv_hostile_key_1234567890"},
+				idv.WithInsecureHTTP(), idv.WithRetry(0, time.Millisecond, time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(c.Close)
+			_, err = c.CreateEphemeralDevice(context.Background(), 0)
+			if !errors.Is(err, idv.ErrMalformedResponse) {
+				t.Fatalf("got %v, want ErrMalformedResponse", err)
+			}
+			if strings.Contains(name, "MiB") && !errors.Is(err, idv.ErrBodyTooLarge) {
+				t.Fatalf("got %v, want ErrBodyTooLarge", err)
+			}
+		})
+	}
+}

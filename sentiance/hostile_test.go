@@ -130,3 +130,23 @@ func TestFirehoseHandler_HostileBodies(t *testing.T) {
 		})
 	}
 }
+
+// TestClient_HostileAnswers: a gzip bomb, a 100 MiB body, JSON nested 100k
+// deep or invalid UTF-8 with NUL from the API is a DecodeError, read no
+// further than the response size limit (issue 16 item 5).
+func TestClient_HostileAnswers(t *testing.T) {
+	for name, answer := range hostile.Answers(t) {
+		t.Run(name, func(t *testing.T) {
+			srv := hostile.ServeAnswer(t, answer, nil)
+			c, err := sentiance.NewClient(sentiance.Credentials{APIKey: "sk_hostile_1234567890"},
+				sentiance.WithBaseURL(srv.URL), sentiance.WithRetry(0, time.Millisecond, time.Millisecond))
+			require.NoError(t, err)
+			t.Cleanup(c.Close)
+			_, err = c.CreateAuthCode(context.Background(), "customer-1")
+			require.ErrorIs(t, err, sentiance.ErrMalformedResponse)
+			if strings.Contains(name, "MiB") {
+				assert.ErrorIs(t, err, sentiance.ErrBodyTooLarge)
+			}
+		})
+	}
+}

@@ -123,3 +123,61 @@ func TestWebhook_HostileBodies(t *testing.T) {
 	assert.EqualValues(t, 1, e.calls.Load())
 	assert.Equal(t, sid, e.got.Load().(*uqudo.Result).SessionID)
 }
+
+// TestClient_HostileAnswers: a gzip bomb, a 100 MiB body, JSON nested 100k
+// deep or invalid UTF-8 with NUL from the token endpoint, the info API or
+// the JWKS is an error, read no further than the response size limit
+// (issue 16 item 5).
+func TestClient_HostileAnswers(t *testing.T) {
+	token := func(w http.ResponseWriter, r *http.Request) bool {
+		if r.URL.Path != "/api/oauth/token" {
+			return false
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"access_token":"at-hostile-1234567890","token_type":"bearer","expires_in":1800}`)
+		return true
+	}
+	for name, answer := range hostile.Answers(t) {
+		t.Run(name, func(t *testing.T) {
+			tooLarge := strings.Contains(name, "MiB")
+			check := func(what string, err error, also error) {
+				t.Helper()
+				require.Error(t, err, what)
+				if also != nil {
+					assert.ErrorIs(t, err, also, what)
+				}
+				if tooLarge {
+					assert.ErrorIs(t, err, uqudo.ErrBodyTooLarge, what)
+				}
+			}
+			// The token endpoint answers the hostile body.
+			srv := hostile.ServeAnswer(t, answer, nil)
+			c, err := uqudo.NewClient(uqudo.Credentials{ClientID: "client-hostile", ClientSecret: "secret-hostile-1234567890"},
+				uqudo.WithBaseURL(srv.URL), uqudo.WithRetry(0, time.Millisecond, time.Millisecond))
+			require.NoError(t, err)
+			t.Cleanup(c.Close)
+			_, err = c.AccessToken(context.Background())
+			check("token", err, uqudo.ErrMalformedResponse)
+
+			// The info API answers it, the token being fine.
+			srv = hostile.ServeAnswer(t, answer, token)
+			c, err = uqudo.NewClient(uqudo.Credentials{ClientID: "client-hostile", ClientSecret: "secret-hostile-1234567890"},
+				uqudo.WithBaseURL(srv.URL), uqudo.WithRetry(0, time.Millisecond, time.Millisecond))
+			require.NoError(t, err)
+			t.Cleanup(c.Close)
+			_, err = c.Info(context.Background(), sid)
+			check("info", err, nil)
+
+			// The JWKS answers it.
+			fake := uqudotest.NewServer(t)
+			jws, err := fake.SignResult(uqudotest.ResultClaims{SessionID: sid})
+			require.NoError(t, err)
+			v, err := uqudo.NewVerifier(uqudo.VerifierConfig{JWKSURL: srv.URL + "/jwks.json",
+				Retry: &uqudo.RetryPolicy{MaxRetries: 0, MinWait: time.Millisecond, MaxWait: time.Millisecond}})
+			require.NoError(t, err)
+			t.Cleanup(v.Close)
+			_, err = v.Verify(context.Background(), jws, uqudo.VerifyOptions{SessionID: sid})
+			check("jwks", err, nil)
+		})
+	}
+}

@@ -290,3 +290,43 @@ func (zeroReader) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
 }
+
+// Answers are hostile 200 answers a vendor (or an impostor) could send:
+// each name maps to a handler writing one.
+func Answers(t testing.TB) map[string]http.HandlerFunc {
+	bomb := GzipBomb(t, 100*MiB)
+	return map[string]http.HandlerFunc{
+		"gzip bomb of 100 MiB": func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Encoding", "gzip")
+			_, _ = w.Write(bomb)
+		},
+		"100 MiB body": func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			body, _ := JSONPrefixed(100 * MiB)
+			_, _ = io.Copy(w, body) // stops when the client hangs up
+		},
+		"nested 100k deep": func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(NestedObject("a", 100_000))
+		},
+		"invalid UTF-8 and NUL": func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, "{\"\xff\x00\":\"\xfe\x00\"}")
+		},
+	}
+}
+
+// ServeAnswer starts a loopback server answering every request with h, but
+// the requests accept (an access token, say) answers itself.
+func ServeAnswer(t testing.TB, h http.HandlerFunc, accept func(w http.ResponseWriter, r *http.Request) bool) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if accept != nil && accept(w, r) {
+			return
+		}
+		h(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
