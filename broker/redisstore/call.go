@@ -94,54 +94,73 @@ func callError(op string, err error) error {
 var errBreakerOpen = errors.New("circuit breaker open")
 
 // call runs one Redis operation with the store's timeout and breaker,
-// counting and logging its failure. fn gets a context bounded by the
-// timeout; it runs on its own goroutine so that the bound holds even when
-// the client ignores context deadlines. redis.Nil is a success.
+// counting and logging its failure: see callValue.
 func (s *Store) call(ctx context.Context, op string, fn func(ctx context.Context) error) error {
+	_, err := callValue(s, ctx, op, func(ctx context.Context) (struct{}, error) { return struct{}{}, fn(ctx) })
+	return err
+}
+
+// result is what an operation's goroutine hands back.
+type result[T any] struct {
+	v   T
+	err error
+}
+
+// callValue runs one Redis operation with the store's timeout and breaker,
+// counting and logging its failure. fn gets a context bounded by the
+// timeout; it runs on its own goroutine, so that the bound holds even when
+// the client ignores context deadlines, and hands its value back over a
+// channel (a call cut short leaves nothing behind that the caller reads).
+// redis.Nil is a success.
+func callValue[T any](s *Store, ctx context.Context, op string, fn func(ctx context.Context) (T, error)) (T, error) {
+	var zero T
 	if ctx == nil {
-		return invalid("ctx", "is nil")
+		return zero, invalid("ctx", "is nil")
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return zero, err
 	}
 	if s.isClosed() {
-		return ErrClosed
+		return zero, ErrClosed
 	}
 	ok, probe := s.br.allow()
 	if !ok {
 		s.stats.skipped.Add(1)
-		return callError(op, errBreakerOpen)
+		return zero, callError(op, errBreakerOpen)
 	}
 	s.stats.calls.Add(1)
 	cctx, cancel := context.WithTimeout(ctx, s.cfg.timeout)
 	defer cancel()
-	errc := make(chan error, 1)
-	go func() { errc <- fn(cctx) }()
-	var err error
+	done := make(chan result[T], 1)
+	go func() {
+		v, err := fn(cctx)
+		done <- result[T]{v, err}
+	}()
+	var r result[T]
 	select {
-	case err = <-errc:
+	case r = <-done:
 	case <-cctx.Done():
 		select {
-		case err = <-errc: // both ready: prefer the answer
+		case r = <-done: // both ready: prefer the answer
 		default:
-			err = cctx.Err()
+			r.err = cctx.Err()
 		}
 	}
-	if err == nil || errors.Is(err, redis.Nil) {
+	if r.err == nil || errors.Is(r.err, redis.Nil) {
 		s.br.done(succeeded, probe)
-		return err
+		return r.v, r.err
 	}
 	if ctx.Err() != nil { // the caller gave up (or its deadline came first)
 		s.br.done(abandoned, probe)
-		return ctx.Err()
+		return zero, ctx.Err()
 	}
 	opened := s.br.done(failed, probe)
 	s.stats.errors.Add(1)
-	if errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(r.err, context.DeadlineExceeded) {
 		s.stats.timeouts.Add(1)
 	}
-	s.logFailure(op, err, opened)
-	return callError(op, err)
+	s.logFailure(op, r.err, opened)
+	return zero, callError(op, r.err)
 }
 
 // logLimiter lets one line through per interval.

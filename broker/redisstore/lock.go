@@ -94,11 +94,9 @@ func (s *Store) Lock(ctx context.Context, key string) (release func(), err error
 
 // tryLock sets the lock if no one holds it.
 func (s *Store) tryLock(ctx context.Context, lk, token string) (bool, error) {
-	var got bool
-	err := s.call(ctx, "lock", func(ctx context.Context) error {
+	got, err := callValue(s, ctx, "lock", func(ctx context.Context) (bool, error) {
 		err := s.client.SetArgs(ctx, lk, token, redis.SetArgs{Mode: "NX", TTL: s.cfg.lockTTL}).Err()
-		got = err == nil
-		return err
+		return err == nil, err
 	})
 	if errors.Is(err, redis.Nil) {
 		return false, nil

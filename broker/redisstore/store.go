@@ -216,11 +216,8 @@ func (s *Store) Load(ctx context.Context, key string) (broker.StoredGrant, bool,
 // first value found into v.
 func (s *Store) load(ctx context.Context, op string, kind byte, logical, suffix string, v any) (bool, error) {
 	for i := range s.keys.aeads {
-		var raw []byte
-		err := s.call(ctx, op, func(ctx context.Context) error {
-			var err error
-			raw, err = s.client.Get(ctx, s.redisKey(i, logical, suffix)).Bytes()
-			return err
+		raw, err := callValue(s, ctx, op, func(ctx context.Context) ([]byte, error) {
+			return s.client.Get(ctx, s.redisKey(i, logical, suffix)).Bytes()
 		})
 		if errors.Is(err, redis.Nil) {
 			continue
