@@ -63,12 +63,13 @@ func invalid(field, reason string) error { return httpx.Invalid(field, reason) }
 // [KeySize] (32) random bytes, kept as secret as your vendor keys and the
 // same on every replica. It is required. The first key encrypts and names
 // the Redis keys; every key decrypts, and entries saved under the names of
-// the others are found too, so keys can be rotated: deploy [new, old] on
-// every replica (values written by replicas still on [old] are read), and
-// drop old once the entries it wrote have expired (the longest are ledger
-// entries: their grant's lifetime plus the ledger retention). While replicas
-// disagree on the first key they use different mint locks, so a grant may
-// be minted twice during the roll-out. The keys are copied.
+// the others are found too. To rotate from old to new: deploy (old, new)
+// on every replica (new is read, old still written), then (new, old) (new
+// written, old still read), then, once the entries old wrote have expired
+// (the longest are ledger entries: their grant's lifetime plus the ledger
+// retention), new alone. While replicas disagree on the first key they use
+// different mint locks, so a grant may be minted twice during that
+// roll-out. The keys are copied.
 func WithEncryptionKey(keys ...[]byte) Option {
 	return func(cfg *config) error {
 		if len(keys) == 0 {
@@ -167,9 +168,10 @@ func WithBreaker(failures int, cooldown time.Duration) Option {
 }
 
 // WithLogger logs Redis failures at warn level, at most one line per
-// [WithLogInterval]: the operation, the error and the counts since the last
-// line, never a key, a value or a user id. Silent by default; the counts
-// are in [Store.Stats] either way.
+// [WithLogInterval]: the operation, the client's error, whether the breaker
+// opened or is open, how many failures went unlogged since the last line
+// and the totals of [Stats]; never a key name, a value or a user id. Silent
+// by default; the counts are in [Store.Stats] either way.
 func WithLogger(l *slog.Logger) Option {
 	return func(cfg *config) error {
 		if l == nil {

@@ -88,7 +88,8 @@ type Stats struct {
 	// LockErrors counts the Lock calls that gave up because Redis was
 	// unavailable (the broker then minted without the lock).
 	LockErrors uint64
-	// InvalidationsSent counts the invalidation messages published (one per Delete).
+	// InvalidationsSent counts the invalidation messages published (one
+	// per successful Delete).
 	InvalidationsSent uint64
 	// InvalidationsReceived counts the invalidation messages received and
 	// handled by the subscribers (this store's own included); it moves once
