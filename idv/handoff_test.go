@@ -132,7 +132,7 @@ func FuzzBuildHandoffURL(f *testing.F) {
 	const base = "https://idv.example.com/tenant/"
 	f.Fuzz(func(t *testing.T, token, id string) {
 		got, err := idv.BuildHandoffURL(base, token, id)
-		valid := validText(token) && validText(id)
+		valid := validText(token) && len(token) <= idv.MaxTokenLength && validText(id) && len(id) <= idv.MaxIDLength
 		if !valid {
 			if err == nil {
 				t.Fatalf("accepted invalid input %q %q", token, id)
