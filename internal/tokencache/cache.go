@@ -23,9 +23,10 @@ type FetchFunc[K comparable, V any] func(ctx context.Context, key K) (V, Expiry,
 // cannot be compared. Each Cache takes about 8 KiB of fixed memory (the striped hit counter) plus the entries.
 type Cache[K comparable, V any] struct {
 	// Read on every Get.
-	idx   index[K, V]
-	clock Clock // nil: the real clock
-	base  time.Time
+	idx     index[K, V]
+	clock   Clock // nil: the real clock
+	base    time.Time
+	baseOff int64 // base - procStart, with the real clock
 
 	stats counters
 
@@ -96,9 +97,10 @@ func newCache[K comparable, V any](fetch FetchFunc[K, V], store Store[K, V], opt
 		return nil, o.err
 	}
 	c := &Cache[K, V]{clock: o.clock, fetch: fetch, store: store, opt: o}
-	c.idx.init()
+	c.idx.init(o.maxEntries)
 	if c.clock == nil {
 		c.base = time.Now()
+		c.baseOff = int64(c.base.Sub(procStart))
 	} else {
 		c.base = c.clock.Now()
 	}

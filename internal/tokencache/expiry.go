@@ -30,9 +30,27 @@ type Info struct {
 // monotonic clock.
 func (c *Cache[K, V]) now() int64 {
 	if c.clock == nil {
-		return int64(time.Since(c.base))
+		return int64(time.Since(procStart)) - c.baseOff
 	}
 	return int64(c.clock.Now().Sub(c.base))
+}
+
+// clocks is now together with the real monotonic time since procStart, which the fetch timeout follows: from
+// one reading with the real clock, and -1 for the second with another clock (see since).
+func (c *Cache[K, V]) clocks() (now int64, real time.Duration) {
+	if c.clock == nil {
+		real = time.Since(procStart)
+		return int64(real) - c.baseOff, real
+	}
+	return int64(c.clock.Now().Sub(c.base)), -1
+}
+
+// since returns real, or the real monotonic time since procStart if real is -1.
+func since(real time.Duration) time.Duration {
+	if real < 0 {
+		return time.Since(procStart)
+	}
+	return real
 }
 
 // rel converts t to nanoseconds since the base time, saturating (a zero t gives math.MinInt64).
@@ -55,15 +73,12 @@ func (c *Cache[K, V]) expiry(v V, exp Expiry, now int64) (outcome[V], error) {
 	} else {
 		soft = c.rel(exp.Soft)
 	}
-	if clamped := min(max(soft, now), usable); clamped != soft || exp.Soft.IsZero() {
-		soft = clamped
-		exp.Soft = c.at(soft)
-	}
+	soft = min(max(soft, now), usable)
 	refresh := soft
 	if w := scale(subSat(hard, soft), c.opt.jitter); w > 0 {
 		refresh = max(subSat(soft, rand.Int64N(w)), now)
 	}
-	return outcome[V]{val: v, ok: true, refresh: refresh, soft: soft, hard: hard, exp: exp}, nil
+	return outcome[V]{val: v, ok: true, refresh: refresh, soft: soft, hard: hard}, nil
 }
 
 // at converts nanoseconds since the base time back to a wall-clock time.

@@ -3,6 +3,7 @@ package tokencache
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // keyState is what a key has besides its value: the fetch whose result it keeps, the failure it remembers
@@ -57,6 +58,7 @@ type call[K comparable, V any] struct {
 	key        K
 	hash       uint64
 	load       FetchFunc[K, V]
+	start      time.Duration // when the fetch was started, since procStart: its timeout runs from there
 	background bool
 	done       chan struct{} // closed when res is set; made by the first waiter, under the key's lock
 	res        outcome[V]
@@ -71,9 +73,8 @@ type outcome[V any] struct {
 	refresh  int64
 	soft     int64 // soft expiry before jitter
 	hard     int64
-	exp      Expiry // the expiry as the fetcher or the store gave it, for Store.Save
-	reused   bool   // the value came from the store
-	fallback bool   // the value is the store's stale one, served because the fetch failed
+	reused   bool // the value came from the store
+	fallback bool // the value is the store's stale one, served because the fetch failed
 	err      error
 }
 
@@ -108,13 +109,13 @@ func (c *Cache[K, V]) slowGet(ctx context.Context, h uint64, key K, load FetchFu
 		t.mu.Unlock()
 	}
 
-	now := c.now()
+	now, real := c.clocks()
 	if n.hasValue() && now < subSat(n.hard, int64(c.opt.margin)) {
 		if now < n.refresh.Load() {
 			t.mu.Unlock()
 			c.stats.hits.add()
 		} else {
-			c.refreshLocked(ctx, n, now, load)
+			c.refreshLocked(ctx, n, now, real, load)
 			t.mu.Unlock()
 			c.stats.staleHits.Add(1)
 		}
@@ -149,14 +150,16 @@ func (c *Cache[K, V]) slowGet(ctx context.Context, h uint64, key K, load FetchFu
 	}
 	st := n.state()
 	cl := st.newCall()
-	cl.key, cl.hash, cl.load = key, h, load
+	cl.key, cl.hash, cl.load, cl.start = key, h, load, since(real)
 	st.call = cl
 	inline := ctx.Done() == nil
 	if !inline {
 		cl.done = make(chan struct{})
 	}
 	t.mu.Unlock()
-	c.stats.evictions.Add(c.idx.evict(int64(c.opt.maxEntries)))
+	if ev := c.idx.evict(int64(c.opt.maxEntries)); ev > 0 {
+		c.stats.evictions.Add(ev)
+	}
 
 	if inline {
 		c.run(ctx, cl)
@@ -209,7 +212,7 @@ func (c *Cache[K, V]) answer(cl *call[K, V]) (V, Info, error) {
 
 // refreshLocked starts the background refresh of n's stale value unless one is under way, a recent failure
 // asks to wait, or too many refreshes are running. The caller holds the lock of n's table.
-func (c *Cache[K, V]) refreshLocked(ctx context.Context, n *node[K, V], now int64, load FetchFunc[K, V]) {
+func (c *Cache[K, V]) refreshLocked(ctx context.Context, n *node[K, V], now int64, real time.Duration, load FetchFunc[K, V]) {
 	if st := n.st; st != nil && (st.call != nil || now < st.retryAt) {
 		return
 	}
@@ -223,7 +226,7 @@ func (c *Cache[K, V]) refreshLocked(ctx context.Context, n *node[K, V], now int6
 	}
 	st := n.state()
 	cl := st.newCall()
-	cl.key, cl.hash, cl.load, cl.background = n.key, n.hash, load, true
+	cl.key, cl.hash, cl.load, cl.start, cl.background = n.key, n.hash, load, since(real), true
 	st.call = cl
 	c.stats.refreshes.Add(1)
 	go c.run(context.WithoutCancel(ctx), cl)
@@ -233,7 +236,7 @@ func (c *Cache[K, V]) refreshLocked(ctx context.Context, n *node[K, V], now int6
 // the values of the fetch context; it is never cancelled.
 func (c *Cache[K, V]) run(ctx context.Context, cl *call[K, V]) {
 	cl.res = outcome[V]{err: errGoexit} // kept only if the fetch function never returns
-	cl.ctx.init(ctx, &c.life)
+	cl.ctx.init(ctx, &c.life, cl.start)
 	defer func() {
 		cl.ctx.release()
 		c.finish(cl)
@@ -320,15 +323,14 @@ func (c *Cache[K, V]) callFetch(ctx context.Context, cl *call[K, V]) (v V, exp E
 func (c *Cache[K, V]) finish(cl *call[K, V]) {
 	res := &cl.res
 	t := c.idx.lock(cl.hash)
-	now := c.now()
 	if n, _ := c.idx.get(t, cl.hash, cl.key); n != nil && n.st != nil && n.st.call == cl {
 		st := n.st
 		st.call = nil
-		if res.ok && (!res.fallback || !n.hasValue() || now >= subSat(n.hard, int64(c.opt.margin))) {
+		if res.ok && (!res.fallback || !n.hasValue() || c.now() >= subSat(n.hard, int64(c.opt.margin))) {
 			c.keep(t, n, res)
 		}
 		if res.err != nil && c.opt.negativeTTL > 0 {
-			st.err, st.retryAt = res.err, addSat(now, int64(c.opt.negativeTTL))
+			st.err, st.retryAt = res.err, addSat(c.now(), int64(c.opt.negativeTTL))
 		} else {
 			st.err, st.retryAt = nil, 0
 		}

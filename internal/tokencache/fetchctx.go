@@ -22,9 +22,14 @@ type fetchCtx struct {
 	life     *lifecycle
 	deadline time.Duration // since procStart, monotonic
 
-	mu        sync.Mutex
-	done      chan struct{}
-	err       error
+	mu   sync.Mutex
+	done chan struct{}
+	err  error
+	arm  *fetchArm // set by armLocked unless the context had already ended
+}
+
+// fetchArm is what a fetchCtx arms when Done is first asked for.
+type fetchArm struct {
 	timer     *time.Timer
 	stopClose func() bool
 	after     []*func()
@@ -33,9 +38,10 @@ type fetchCtx struct {
 // procStart is the origin of fetchCtx's monotonic readings.
 var procStart = time.Now()
 
-func (f *fetchCtx) init(values context.Context, life *lifecycle) {
+// init readies f for a fetch started at start (since procStart).
+func (f *fetchCtx) init(values context.Context, life *lifecycle, start time.Duration) {
 	f.values, f.life = values, life
-	f.deadline = time.Since(procStart) + life.timeout
+	f.deadline = start + life.timeout
 }
 
 // Deadline is the start of the fetch plus the fetch timeout.
@@ -93,8 +99,9 @@ func (f *fetchCtx) armLocked() {
 		close(f.done)
 		return
 	}
-	f.timer = time.AfterFunc(f.deadline-time.Since(procStart), func() { f.cancel(context.DeadlineExceeded) })
-	f.stopClose = context.AfterFunc(f.life.closing, func() { f.cancel(context.Canceled) })
+	f.arm = &fetchArm{}
+	f.arm.timer = time.AfterFunc(f.deadline-time.Since(procStart), func() { f.cancel(context.DeadlineExceeded) })
+	f.arm.stopClose = context.AfterFunc(f.life.closing, func() { f.cancel(context.Canceled) })
 }
 
 func (f *fetchCtx) cancel(err error) {
@@ -112,12 +119,14 @@ func (f *fetchCtx) cancelLocked(err error) {
 		return // nothing was armed: Done, when called, returns a closed channel
 	}
 	close(f.done)
-	f.timer.Stop()
-	f.stopClose()
-	for _, fn := range f.after {
-		go (*fn)()
+	if a := f.arm; a != nil {
+		a.timer.Stop()
+		a.stopClose()
+		for _, fn := range a.after {
+			go (*fn)()
+		}
+		f.arm = nil
 	}
-	f.after = nil
 }
 
 // release ends the context once the fetch function has returned.
@@ -134,13 +143,16 @@ func (f *fetchCtx) AfterFunc(fn func()) (stop func() bool) {
 		return func() bool { return false }
 	}
 	p := &fn
-	f.after = append(f.after, p)
+	f.arm.after = append(f.arm.after, p)
 	return func() bool {
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		for i, q := range f.after {
+		if f.arm == nil {
+			return false
+		}
+		for i, q := range f.arm.after {
 			if q == p {
-				f.after = append(f.after[:i], f.after[i+1:]...)
+				f.arm.after = append(f.arm.after[:i], f.arm.after[i+1:]...)
 				return true
 			}
 		}

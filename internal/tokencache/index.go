@@ -31,6 +31,8 @@ const (
 	minCells  = 8   // cells of a new table
 	maxCells  = 256 // past this a full table splits instead of growing
 	evictScan = 256 // cells the hand looks at before it stops honouring the ref flags
+
+	maxInitialTables = 16
 )
 
 // node is one key in the index: its value, immutable once set, and its per-key state.
@@ -104,10 +106,20 @@ type index[K comparable, V any] struct {
 	handCell int
 }
 
-func (x *index[K, V]) init() {
+// init readies an empty index for up to max keys: with one table per maxCells/2 of them, up to
+// maxInitialTables, so that the first keys added at once do not all queue on one table's lock.
+func (x *index[K, V]) init(max int) {
 	x.seed = maphash.MakeSeed()
 	x.tomb = &node[K, V]{}
-	x.dir.Store(&directory[K, V]{shift: 64, tables: []*table[K, V]{newTable[K, V](0, 0, minCells)}})
+	depth := uint(0)
+	for 1<<depth < maxInitialTables && (maxCells/2)<<depth < max {
+		depth++
+	}
+	d := &directory[K, V]{shift: 64 - depth, tables: make([]*table[K, V], 1<<depth)}
+	for i := range d.tables {
+		d.tables[i] = newTable[K, V](depth, uint64(i), minCells)
+	}
+	x.dir.Store(d)
 }
 
 func (x *index[K, V]) hash(key K) uint64 { return maphash.Comparable(x.seed, key) }

@@ -136,8 +136,13 @@ func TestIndex_TombstonesAreReclaimed(t *testing.T) {
 	}
 	checkIndex(t, &c.idx)
 	d := c.idx.dir.Load()
-	if len(d.tables) != 1 || len(d.tables[0].cells) != minCells {
-		t.Fatalf("empty cache grew to %d tables of %d cells", len(d.tables), len(d.tables[0].cells))
+	if len(d.tables) != maxInitialTables { // the default bound starts at that many
+		t.Fatalf("empty cache has %d tables", len(d.tables))
+	}
+	for _, tb := range d.tables {
+		if len(tb.cells) != minCells {
+			t.Fatalf("empty cache grew a table to %d cells", len(tb.cells))
+		}
 	}
 	if c.Len() != 0 {
 		t.Fatalf("Len %d", c.Len())

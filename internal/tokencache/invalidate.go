@@ -266,7 +266,7 @@ func (c *Cache[K, V]) save(cl *call[K, V], o outcome[V]) {
 	st.saving++
 	t.mu.Unlock()
 
-	err := c.store.Save(&cl.ctx, cl.key, Entry[V]{Value: o.val, Soft: o.exp.Soft, Hard: o.exp.Hard})
+	err := c.store.Save(&cl.ctx, cl.key, Entry[V]{Value: o.val, Soft: c.at(o.soft), Hard: c.at(o.hard)})
 	if err != nil {
 		c.stats.storeErrors.Add(1)
 	}

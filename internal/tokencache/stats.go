@@ -40,14 +40,17 @@ func (c *counters) snapshot() Stats {
 }
 
 const (
-	stripes      = 64  // power of two
+	stripeBits   = 6
+	stripes      = 1 << stripeBits
 	stripeStride = 128 // two cache lines: the adjacent-line prefetcher moves lines in pairs
 )
 
 // stripedCounter is an atomic counter split over stripes, each on its own pair of cache lines. A goroutine
 // picks its stripe from the address of a variable on its own stack: goroutine stacks are disjoint and at least
 // 2 KiB aligned, so goroutines running at the same time mostly land on different stripes, and a goroutine
-// keeps its stripe from one call to the next. The address is only hashed, never turned back into a pointer.
+// keeps its stripe from one call to the next. The address, in 2 KiB units, is spread by a Fibonacci hash
+// (stacks of the same power-of-two size lie a multiple of it apart, which a plain mask would map to one
+// stripe). It is only hashed, never turned back into a pointer.
 type stripedCounter struct {
 	_ [stripeStride]byte // keep the neighbouring fields off the first stripe's lines
 	s [stripes]struct {
@@ -58,7 +61,7 @@ type stripedCounter struct {
 
 func (c *stripedCounter) add() {
 	var probe byte
-	c.s[(uintptr(unsafe.Pointer(&probe))>>11)&(stripes-1)].n.Add(1)
+	c.s[(uint64(uintptr(unsafe.Pointer(&probe))>>11)*0x9e3779b97f4a7c15)>>(64-stripeBits)].n.Add(1)
 }
 
 func (c *stripedCounter) sum() uint64 {
