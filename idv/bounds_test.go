@@ -2,6 +2,7 @@ package idv_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -141,4 +142,32 @@ func deep(n int) map[string]any {
 		m = map[string]any{"d": m}
 	}
 	return m
+}
+
+// An id made only of spaces names nothing: it is
+// refused before any call (a blank workflow or session id would otherwise
+// be sent as a query value or path segment).
+func TestBounds_BlankIDs(t *testing.T) {
+	mt := newMock(t) // any request fails the test
+	c := newClient(t, mt)
+	ctx := context.Background()
+	dev := &idv.EphemeralDevice{Token: testToken, ExpiresAt: fixedNow.Add(time.Hour)}
+	for _, id := range []string{" ", "   ", "\u00a0", "\t "} {
+		_, err := c.GetSession(ctx, id)
+		requireInvalidField(t, err, "session_id")
+		_, err = c.StartSession(ctx, dev, id, nil)
+		requireInvalidField(t, err, "workflow_id")
+		_, err = c.Initiate(ctx, idv.InitiateParams{WorkflowID: "wf", ExternalUserID: id})
+		requireInvalidField(t, err, "external_user_id")
+		_, err = c.CreateDeepLink(ctx, idv.DeepLinkParams{WorkflowIDs: []string{id}})
+		requireInvalidField(t, err, "workflow_ids[0]")
+	}
+}
+
+func requireInvalidField(t *testing.T, err error, field string) {
+	t.Helper()
+	var ve *idv.ValidationError
+	if !errors.As(err, &ve) || ve.Field != field {
+		t.Fatalf("got %v, want a ValidationError for %s", err, field)
+	}
 }

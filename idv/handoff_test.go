@@ -132,7 +132,8 @@ func FuzzBuildHandoffURL(f *testing.F) {
 	const base = "https://idv.example.com/tenant/"
 	f.Fuzz(func(t *testing.T, token, id string) {
 		got, err := idv.BuildHandoffURL(base, token, id)
-		valid := validText(token) && len(token) <= idv.MaxTokenLength && validText(id) && len(id) <= idv.MaxIDLength
+		valid := validText(token) && len(token) <= idv.MaxTokenLength && validText(id) && len(id) <= idv.MaxIDLength &&
+			strings.TrimSpace(id) != "" // a blank session id names nothing
 		if !valid {
 			if err == nil {
 				t.Fatalf("accepted invalid input %q %q", token, id)

@@ -84,8 +84,18 @@ func checkText(field, s string, maxLen int) error {
 	return nil
 }
 
-// checkID is checkText for an id: at most MaxIDLength bytes.
-func checkID(field, s string) error { return checkText(field, s, MaxIDLength) }
+// checkID is checkText for an id: at most MaxIDLength bytes and not blank
+// (an id made only of spaces would be sent as a path segment or query value
+// that names nothing).
+func checkID(field, s string) error {
+	if err := checkText(field, s, MaxIDLength); err != nil {
+		return err
+	}
+	if strings.TrimSpace(s) == "" {
+		return httpx.Invalid(field, "is blank")
+	}
+	return nil
+}
 
 // checkHeaderValue is checkText for a credential sent in a header (at most
 // MaxTokenLength bytes): it must also be free of leading or trailing spaces,
