@@ -30,16 +30,19 @@ const (
 	kindGrant        = 'g'
 	kindLedger       = 'o'
 	kindInvalidation = 'i'
+	kindDedup        = 'd'
 )
 
 // keyring holds what each user-supplied key is turned into: an AES-GCM
 // cipher, a key id (so a reader picks the right key without trying them
-// all), and an HMAC key naming the Redis keys. The first key seals and
-// names; all open, and all names are looked under.
+// all), an HMAC key naming the Redis keys, and an HMAC key for the keyed
+// hash of dedup values (compared in Redis). The first key seals and names;
+// all open, and all names are looked under.
 type keyring struct {
-	aeads []cipher.AEAD
-	ids   [][keyIDSize]byte
-	names [][]byte
+	aeads  []cipher.AEAD
+	ids    [][keyIDSize]byte
+	names  [][]byte
+	values [][]byte
 }
 
 // errDecrypt is what open returns for a value it cannot open.
@@ -74,6 +77,10 @@ func newKeyring(keys [][]byte) (*keyring, error) {
 		if err != nil {
 			return nil, err
 		}
+		values, err := hkdf.Key(sha256.New, k, nil, "sdkbroker/redisstore v1 dedup values", 32)
+		if err != nil {
+			return nil, err
+		}
 		var id [keyIDSize]byte
 		copy(id[:], idKey)
 		for j, prev := range kr.ids {
@@ -84,6 +91,7 @@ func newKeyring(keys [][]byte) (*keyring, error) {
 		kr.aeads = append(kr.aeads, aead)
 		kr.ids = append(kr.ids, id)
 		kr.names = append(kr.names, names)
+		kr.values = append(kr.values, values)
 	}
 	return kr, nil
 }
@@ -97,7 +105,8 @@ func (kr *keyring) tag(i int, logical string) string {
 }
 
 // additionalData binds a sealed value to its kind and logical key (vendor
-// and user id, or ledger ref): a value copied to another key does not open.
+// and user id, ledger ref, or dedup key): a value copied to another key
+// does not open.
 func additionalData(kind byte, logical string) []byte {
 	ad := make([]byte, 0, 32+len(logical))
 	ad = append(ad, "sdkbroker/redisstore v1"...)

@@ -49,6 +49,27 @@
 // and serves the copy it holds until the grant's RefreshAfter.
 // [Store.WaitSubscribed] waits for the first subscription at start-up.
 //
+// # Webhook replays across replicas
+//
+// The store is a [broker.DedupStore], so [broker.NewStoreDeduper] over it
+// gives the webhook handlers of entrupy, sentiance and uqudo (their
+// WithDedup option) one memory of processed deliveries for every replica:
+// a delivery processed by one replica and replayed to another is answered
+// 200 without calling the callback again.
+//
+//	d, err := broker.NewStoreDeduper(store, 24*time.Hour)
+//	h, err := entrupy.NewWebhookHandler(cfg, onEvent, entrupy.WithDedup(d))
+//
+// A claim is a Lua script (GET, then SET PX if nothing is there, returning
+// the value found otherwise); a commit is a SET PX with the window; a
+// release is a Lua compare-and-delete. Values are sealed like the others
+// and preceded by a 128-bit HMAC-SHA256 of the value (under another key
+// derived from the encryption key, bound to the dedup key), which the
+// compare-and-delete compares in Redis, as the ciphertext of one value is
+// different at each write. If Redis is unavailable the deduper's calls
+// fail, and the handlers process the delivery anyway: a replay then runs
+// the callback again.
+//
 // # What Redis holds
 //
 // Values are encrypted with AES-256-GCM under keys derived (HKDF-SHA256)
@@ -58,9 +79,10 @@
 // decrypt, and is treated as absent (Stats.DecryptFailures). Redis key
 // names are "<prefix>{<hash>}:<kind>", the hash an HMAC-SHA256 of the
 // logical key under another derived key (128 bits, hex), with g for a
-// grant, l for its mint lock, o for a ledger entry; invalidation messages
-// carry the logical key encrypted. So no token, user id, vendor-side user
-// id or session id appears in Redis in clear, only the prefix, hashes,
+// grant, l for its mint lock, o for a ledger entry, d for a webhook
+// delivery's dedup entry; invalidation messages carry the logical key
+// encrypted. So no token, user id, vendor-side user id, session id or
+// webhook event id appears in Redis in clear, only the prefix, hashes,
 // random lock tokens and expiry times (as TTLs). Key rotation: see
 // [WithEncryptionKey].
 //

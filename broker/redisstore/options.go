@@ -67,9 +67,11 @@ func invalid(field, reason string) error { return httpx.Invalid(field, reason) }
 // on every replica (new is read, old still written), then (new, old) (new
 // written, old still read), then, once the entries old wrote have expired
 // (the longest are ledger entries: their grant's lifetime plus the ledger
-// retention), new alone. While replicas disagree on the first key they use
-// different mint locks, so a grant may be minted twice during that
-// roll-out. The keys are copied.
+// retention; or a [broker.StoreDeduper]'s window if longer), new alone.
+// While replicas disagree on the first key they use different mint locks,
+// so a grant may be minted twice during that roll-out; each reads the
+// other's dedup entries, but a webhook delivery reaching two of them at
+// the same moment may be processed twice. The keys are copied.
 func WithEncryptionKey(keys ...[]byte) Option {
 	return func(cfg *config) error {
 		if len(keys) == 0 {

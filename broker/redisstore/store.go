@@ -15,8 +15,9 @@ import (
 	"github.com/sdkbroker/sdkbroker/broker"
 )
 
-// Store is a [broker.Store] on Redis, also a [broker.Locker] and a
-// [broker.Notifier]: see the package documentation. Build it with [New];
+// Store is a [broker.Store] on Redis, also a [broker.Locker], a
+// [broker.Notifier] and a [broker.DedupStore]: see the package
+// documentation. Build it with [New];
 // it is safe for concurrent use and may be shared by several brokers.
 type Store struct {
 	client  redis.UniversalClient
