@@ -51,6 +51,12 @@
 // the item's SDK token was signed for (Event.UniqueUserID); a backend built
 // on package broker finds its user with broker.Owner(ctx, "entrupy", id).
 //
+// Entrupy may deliver an event more than once. Give the handler
+// [WithDedup] to answer a replay 200 without calling your callback again:
+// [NewMemoryDeduper] remembers deliveries in this process, and
+// broker.NewStoreDeduper over a Store the replicas share (such as
+// broker/redisstore's) remembers them for every replica.
+//
 // # Retries
 //
 // Reads are retried on 429, 502, 503, 504 and connection errors, honouring

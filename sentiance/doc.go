@@ -69,7 +69,12 @@
 // decodes the data[] envelope into [Message] values, flags test deliveries
 // ([IsTestDelivery], Message.Test), and answers 200 only after your callback
 // succeeded (500 when it failed or panicked). A bad configuration is an error
-// from the constructor, never a handler that accepts anything.
+// from the constructor, never a handler that accepts anything. A delivery
+// Sentiance sends again (the same body after decompression, within the
+// deduper's window) is a replay: with [WithDedup] it is answered 200
+// without calling your callback again, through [NewMemoryDeduper] (this
+// process only) or broker.NewStoreDeduper over a Store the replicas share
+// (such as broker/redisstore's).
 //
 // Attribution: Message.UserID is the Sentiance user id, not your external
 // id. Keep the Sentiance user id the app's SDK reports after user creation

@@ -52,6 +52,12 @@
 // Every rejection matches [ErrInvalidResult] plus a specific error such as
 // [ErrExpiredResult].
 //
+// A result uqudo posts to the webhook again (the same jti, within the
+// deduper's window) is a replay: with [WithDedup] the handler answers it
+// 200 without calling your callback again, through [NewMemoryDeduper]
+// (this process only) or broker.NewStoreDeduper over a Store the replicas
+// share (such as broker/redisstore's).
+//
 // # Errors and retries
 //
 // Bad input gives a [*ValidationError] (errors.Is [ErrInvalidInput]) before

@@ -121,7 +121,9 @@ func (s *server) playPhone(ctx context.Context, user string, g broker.Grant) (ma
 		s.sentianceUsers.note(sid, user)
 		body, err := sentiancetest.BuildFirehoseDelivery(sentiance.Message{
 			Type: "TimelineEvent", Timestamp: time.Now().UTC(), UserID: sid,
-			Raw: json.RawMessage(`{"type":"TRANSPORT","transport_mode":"WALKING"}`),
+			// A fresh id per simulation: the handler drops a body it saw
+			// before as a replay (see mountWebhooks).
+			Raw: json.RawMessage(`{"type":"TRANSPORT","transport_mode":"WALKING","id":"demo-` + randomHex(8) + `"}`),
 		})
 		if err != nil {
 			return nil, err

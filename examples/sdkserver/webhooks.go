@@ -40,12 +40,20 @@ func short(s string) string {
 }
 
 // mountWebhooks adds the webhook routes whose configuration is complete and
-// logs the ones left out.
+// logs the ones left out. The handlers drop replayed deliveries (answered
+// 200 without calling back) through one deduper in this process's memory,
+// shared by the three (its keys name the vendor): 24 hours, 100,000
+// deliveries. Replicas would share broker.NewStoreDeduper over their Store
+// instead.
 func (s *server) mountWebhooks(mux *http.ServeMux) error {
 	wl := s.logger.With("component", "webhook")
+	dedup, err := entrupy.NewMemoryDeduper(0, 0) // one Deduper interface: the three handlers accept it
+	if err != nil {
+		return err
+	}
 	if s.vendors.entrupySecret != "" {
 		h, err := entrupy.NewWebhookHandler(entrupy.WebhookConfig{Secret: s.vendors.entrupySecret}, s.onEntrupy,
-			entrupy.WithWebhookLogger(wl.With("vendor", "entrupy")))
+			entrupy.WithWebhookLogger(wl.With("vendor", "entrupy")), entrupy.WithDedup(dedup))
 		if err != nil {
 			return fmt.Errorf("entrupy webhook: %w", err)
 		}
@@ -55,7 +63,7 @@ func (s *server) mountWebhooks(mux *http.ServeMux) error {
 	}
 	if s.vendors.firehose != nil {
 		h, err := sentiance.NewFirehoseHandler(*s.vendors.firehose, s.onSentiance,
-			sentiance.WithWebhookLogger(wl.With("vendor", "sentiance")))
+			sentiance.WithWebhookLogger(wl.With("vendor", "sentiance")), sentiance.WithDedup(dedup))
 		if err != nil {
 			return fmt.Errorf("sentiance firehose: %w", err)
 		}
@@ -72,7 +80,7 @@ func (s *server) mountWebhooks(mux *http.ServeMux) error {
 		}
 		return uqudo.VerifyOptions{SessionID: sessionID}, nil
 	}
-	h, err := uqudo.NewWebhookHandler(cfg, s.onUqudo, uqudo.WithWebhookLogger(wl.With("vendor", "uqudo")))
+	h, err := uqudo.NewWebhookHandler(cfg, s.onUqudo, uqudo.WithWebhookLogger(wl.With("vendor", "uqudo")), uqudo.WithDedup(dedup))
 	if err != nil {
 		return fmt.Errorf("uqudo webhook: %w", err)
 	}
