@@ -41,8 +41,8 @@ var (
 
 // DedupStore is an optional interface of a [Store] that keeps short-lived
 // string values, so that webhook handlers on several replicas share which
-// deliveries they processed (see [NewStoreDeduper]). [MemoryStore]
-// implements it. Keys are "dedup:" followed by a vendor, a kind and a
+// deliveries they processed (see [NewStoreDeduper]). [MemoryStore] and
+// broker/redisstore's Store implement it. Keys are "dedup:" followed by a vendor, a kind and a
 // SHA-256 in hex; values are short ASCII strings. Each method must be
 // atomic with respect to the others for one key.
 type DedupStore interface {
