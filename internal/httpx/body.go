@@ -24,7 +24,7 @@ func (t *bodyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 	body := resp.Body
-	raw, err := io.ReadAll(io.LimitReader(body, t.limit+1))
+	raw, err := readAtMost(body, t.limit+1, resp.ContentLength)
 	if err != nil {
 		_ = body.Close()
 		return nil, &bodyReadError{err: err}
@@ -34,9 +34,41 @@ func (t *bodyTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, nil
 	}
 	_ = body.Close()
-	resp.Body = io.NopCloser(bytes.NewReader(raw))
 	resp.ContentLength = int64(len(raw))
+	// Within Do, the body goes to Do through the attempt, uncopied; the
+	// response keeps an empty body.
+	if a := attemptFrom(req.Context()); a != nil {
+		a.resp, a.respRaw = resp, raw
+		resp.Body = http.NoBody
+		return resp, nil
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(raw))
 	return resp, nil
+}
+
+// readAtMost reads r to its end, or until it has max bytes, into one buffer
+// sized from hint (the Content-Length, -1 when unknown) when it is known.
+func readAtMost(r io.Reader, max, hint int64) ([]byte, error) {
+	size := int64(512)
+	if hint >= 0 {
+		size = hint + 1 // one byte more, to see the end without growing
+	}
+	b := make([]byte, 0, min(size, max))
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // grow
+		}
+		n, err := r.Read(b[len(b):min(int64(cap(b)), max)])
+		b = b[:len(b)+n]
+		switch {
+		case err == io.EOF:
+			return b, nil
+		case err != nil:
+			return b, err
+		case int64(len(b)) >= max:
+			return b, nil
+		}
+	}
 }
 
 // prefixedBody is a body whose first bytes were already read.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -88,7 +89,11 @@ type Config struct {
 	MaxBodyBytes int64
 	// Header holds headers sent with every request (Api-Version, ...).
 	Header http.Header
-	// Auth sets the credential on every request; a Request may override it.
+	// Auth sets the client's credential. [New] calls it once, on an empty
+	// header, and sends the headers it set with every request (after
+	// Request.Header, so they win over it), except requests that carry their
+	// own Request.Auth. A credential that changes from call to call goes in
+	// Request.Auth instead.
 	Auth func(http.Header)
 	// Secrets are scrubbed from every error message and log line.
 	Secrets []string
@@ -99,16 +104,43 @@ type Config struct {
 
 // Client sends requests for one vendor. It is safe for concurrent use.
 type Client struct {
-	vendor    string
-	base      *url.URL
-	rc        *retryablehttp.Client
-	logger    *slog.Logger
-	userAgent string
-	maxBody   int64
-	header    http.Header
-	auth      func(http.Header)
-	redactor  *Redactor
-	parseErr  ErrorParser
+	vendor      string
+	base        *url.URL
+	baseEscPath string // base.EscapedPath()
+	baseDots    bool   // the base path has a "." or ".." segment
+	rc          *retryablehttp.Client
+	logger      *slog.Logger
+	userAgent   string
+	maxBody     int64
+	setFixed    func(http.Header) // sets Config.Header, User-Agent and Accept, built once
+	setAuth     func(http.Header) // sets what Config.Auth set when New called it; nil without one
+	redactor    *Redactor
+	parseErr    ErrorParser
+}
+
+// headerEntry is one header of a set built once and sent with every request.
+type headerEntry struct {
+	key    string
+	values []string
+}
+
+// headerSetter returns a function that puts a copy of h, taken now, into a
+// request's header. The value slices it puts are shared by every request
+// and have no spare capacity, so an Add or Set on a request's header never
+// writes into them. The copy lives only inside the function, which fmt
+// prints as an address: a credential in it cannot be printed with the
+// Client.
+func headerSetter(h http.Header) func(http.Header) {
+	entries := make([]headerEntry, 0, len(h))
+	for k, v := range h {
+		entries = append(entries, headerEntry{key: k, values: slices.Clip(slices.Clone(v))})
+	}
+	slices.SortFunc(entries, func(a, b headerEntry) int { return strings.Compare(a.key, b.key) })
+	return func(dst http.Header) {
+		for _, e := range entries {
+			dst[e.key] = e.values
+		}
+	}
 }
 
 // ParseBaseURL checks that raw is an absolute http(s) URL without query or
@@ -170,13 +202,25 @@ func New(cfg Config) (*Client, error) {
 		logger:    cfg.Logger,
 		userAgent: fmt.Sprintf("sdkbroker/%s (+%s)", Version, cfg.Vendor),
 		maxBody:   cfg.MaxBodyBytes,
-		header:    cfg.Header.Clone(),
-		auth:      cfg.Auth,
 		redactor:  NewRedactor(cfg.Secrets...),
 		parseErr:  cfg.ErrorParser,
 	}
+	c.baseEscPath = base.EscapedPath()
+	c.baseDots = hasDotSegment(c.baseEscPath)
 	if cfg.UserAgent != "" {
 		c.userAgent = cfg.UserAgent + " " + c.userAgent
+	}
+	fixed := cfg.Header.Clone()
+	if fixed == nil {
+		fixed = http.Header{}
+	}
+	fixed.Set("User-Agent", c.userAgent)
+	fixed.Set("Accept", "application/json")
+	c.setFixed = headerSetter(fixed)
+	if cfg.Auth != nil {
+		auth := http.Header{}
+		cfg.Auth(auth)
+		c.setAuth = headerSetter(auth)
 	}
 	if c.maxBody == 0 {
 		c.maxBody = DefaultMaxBodyBytes
@@ -221,6 +265,7 @@ func (c *Client) newRetryClient(cfg Config) *retryablehttp.Client {
 	rc.CheckRetry = checkRetry
 	rc.Backoff = backoff
 	rc.ErrorHandler = keepLastResponse
+	rc.PrepareRetry = rewindBody
 	rc.Logger = nil
 	if cfg.Logger != nil {
 		rc.Logger = &slogAdapter{l: cfg.Logger, vendor: cfg.Vendor}

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/google/go-querystring/query"
-	"github.com/hashicorp/go-retryablehttp"
 )
 
 // Request describes one call. The zero value is a GET of the base URL.
@@ -85,85 +84,158 @@ func Path(segments ...string) string {
 // *[]byte or *string receives it raw, anything else is decoded as JSON (and
 // checked with [ResponseValidator] when it implements it). A non-2xx answer
 // is an [*APIError]; no answer, or a failure while reading the body, is a
-// [*TransportError]; an unusable 2xx body is a [*DecodeError].
+// [*TransportError]; an unusable 2xx body is a [*DecodeError]; a nil ctx or
+// req, or a request that cannot be built, is a [*ValidationError].
 func (c *Client) Do(ctx context.Context, req *Request, out any) (*Response, error) {
 	if ctx == nil {
 		return nil, Invalid("ctx", "is nil")
+	}
+	if req == nil {
+		return nil, Invalid("request", "is nil")
 	}
 	method := req.Method
 	if method == "" {
 		method = http.MethodGet
 	}
-	u, err := c.url(req)
-	if err != nil {
+	var u url.URL
+	if err := c.resolve(&u, req); err != nil {
 		return nil, err
 	}
 	body, contentType, err := encodeBody(req)
 	if err != nil {
 		return nil, err
 	}
-	a := &attempt{client: c, secrets: req.Secrets, idempotent: req.Idempotent || (method != http.MethodPost && method != http.MethodPatch)}
-	rreq, err := retryablehttp.NewRequestWithContext(withAttempt(ctx, a), method, u.String(), body)
+	a := &attempt{Context: ctx, client: c, secrets: req.Secrets, idempotent: req.Idempotent || (method != http.MethodPost && method != http.MethodPatch)}
+	// The request is built once, from the resolved URL, never through a
+	// string parsed again: NewRequestWithContext with an empty URL gives the
+	// *http.Request (with its context) and a *url.URL to fill in.
+	hreq, err := http.NewRequestWithContext(a.withTrace(), method, "", nil)
 	if err != nil {
 		return nil, Invalid("request", "cannot be built")
 	}
-	c.setHeaders(rreq.Header, req, contentType)
-
-	path := u.EscapedPath()
-	if err := ctx.Err(); err != nil {
-		return nil, c.transportError(ctx, method, path, a, err)
+	*hreq.URL = u
+	hreq.Host = strings.TrimSuffix(u.Host, ":") // as NewRequest does (an empty port dropped)
+	switch {
+	case len(body) > 0:
+		a.reqBody = body
+		a.firstBody.Reset(body)
+		hreq.Body = io.NopCloser(&a.firstBody)
+		hreq.GetBody = a.getBody
+		hreq.ContentLength = int64(len(body))
+	case contentType != "":
+		hreq.Body = http.NoBody
+		hreq.GetBody = noBody
 	}
-	resp, err := c.rc.Do(rreq)
+	c.setHeaders(hreq.Header, req, contentType)
+
+	if err := ctx.Err(); err != nil {
+		return nil, c.transportError(ctx, method, u.EscapedPath(), a, err)
+	}
+	a.rreq.Request = hreq
+	resp, err := c.rc.Do(&a.rreq)
 	if err != nil {
 		if resp != nil {
 			closeBody(resp.Body)
 		}
-		return nil, c.transportError(ctx, method, path, a, err)
+		return nil, c.transportError(ctx, method, u.EscapedPath(), a, err)
 	}
-	defer closeBody(resp.Body)
+	// bodyTransport read a 2xx body inside the round trip; otherwise the
+	// body is still to read (an error answer, or one over the limit).
+	raw, read := a.takeBody(resp)
+	if read {
+		_ = resp.Body.Close()
+	} else {
+		defer closeBody(resp.Body)
+	}
 	attempts := int(a.number.Load())
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, c.apiError(method, path, resp, attempts, req.Secrets)
+		return nil, c.apiError(method, u.EscapedPath(), resp, attempts, req.Secrets)
 	}
 	meta := &Response{StatusCode: resp.StatusCode, Header: resp.Header}
-	// bodyTransport read the body inside the round trip, so a read failure
-	// was an attempt failure, seen by the retry policy; should one still
-	// happen here, it is a transport failure too, never a malformed answer.
-	raw, err := readLimited(resp, c.maxBody)
-	if errors.Is(err, ErrBodyTooLarge) {
-		return nil, c.decodeError(method, path, resp.StatusCode, err)
-	}
-	if err != nil {
-		return nil, c.transportError(ctx, method, path, a, &bodyReadError{err: err})
+	if !read {
+		// Should a read failure still happen here, it is a transport
+		// failure too, never a malformed answer.
+		raw, err = readLimited(resp, c.maxBody)
+		if errors.Is(err, ErrBodyTooLarge) {
+			return nil, c.decodeError(method, u.EscapedPath(), resp.StatusCode, err)
+		}
+		if err != nil {
+			return nil, c.transportError(ctx, method, u.EscapedPath(), a, &bodyReadError{err: err})
+		}
 	}
 	if err := decodeInto(raw, out); err != nil {
-		return nil, c.decodeError(method, path, resp.StatusCode, err)
+		return nil, c.decodeError(method, u.EscapedPath(), resp.StatusCode, err)
 	}
 	return meta, nil
 }
 
-func (c *Client) url(req *Request) (*url.URL, error) {
-	base := c.base
+func noBody() (io.ReadCloser, error) { return http.NoBody, nil }
+
+// resolve sets dst to the URL of req: its path beneath the base URL (the
+// client's, or req.BaseURL) and its query. A path of plain characters under
+// a base without dot segments (the common case: [Path] of ordinary ids) is
+// appended to the base path directly; any other path goes through
+// url.URL.ResolveReference, which the direct way matches exactly where it
+// is taken.
+func (c *Client) resolve(dst *url.URL, req *Request) error {
+	base, baseEsc, baseDots := c.base, c.baseEscPath, c.baseDots
 	if req.BaseURL != "" {
 		b, err := ParseBaseURL(req.BaseURL, false)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		base = b
+		base, baseEsc = b, b.EscapedPath()
+		baseDots = hasDotSegment(baseEsc)
 	}
 	escaped := strings.TrimLeft(req.Path, "/")
-	unescaped, err := url.PathUnescape(escaped)
-	if err != nil {
-		return nil, Invalid("path", "is not a valid escaped path")
+	if !baseDots && isPlainPath(escaped) {
+		*dst = *base
+		dst.Path = base.Path + escaped
+		if base.RawPath != "" {
+			dst.RawPath = baseEsc + escaped
+		}
+	} else {
+		unescaped, err := url.PathUnescape(escaped)
+		if err != nil {
+			return Invalid("path", "is not a valid escaped path")
+		}
+		*dst = *base.ResolveReference(&url.URL{Path: unescaped, RawPath: escaped})
 	}
-	u := base.ResolveReference(&url.URL{Path: unescaped, RawPath: escaped})
 	q, err := encodeQuery(req.Query)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	u.RawQuery = q
-	return u, nil
+	dst.RawQuery = q
+	return nil
+}
+
+// isPlainPath reports whether p is made only of bytes that a URL path keeps
+// as they are (unescaped, and never escaped by url.URL) and has no "." or
+// ".." segment: its escaped and unescaped forms are then p itself.
+func isPlainPath(p string) bool {
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '-', c == '_', c == '.', c == '~', c == '$', c == '&', c == '+', c == ',', c == '/', c == ':', c == ';', c == '=', c == '@':
+		default:
+			return false
+		}
+	}
+	return !hasDotSegment(p)
+}
+
+// hasDotSegment reports whether the slash-separated path p has a "." or
+// ".." segment.
+func hasDotSegment(p string) bool {
+	for p != "" {
+		seg, rest, _ := strings.Cut(p, "/")
+		if seg == "." || seg == ".." {
+			return true
+		}
+		p = rest
+	}
+	return false
 }
 
 func encodeQuery(q any) (string, error) {
@@ -191,25 +263,36 @@ func encodeBody(req *Request) ([]byte, string, error) {
 		if err != nil {
 			return nil, "", Invalid("body", "cannot be encoded as JSON")
 		}
-		return b, "application/json", nil
+		return b, contentTypeJSON[0], nil
 	case req.Form != nil:
-		return []byte(req.Form.Encode()), "application/x-www-form-urlencoded", nil
+		return []byte(req.Form.Encode()), contentTypeForm[0], nil
 	}
 	return nil, "", nil
 }
 
+// Content-Type values, shared by every request (never modified in place).
+var (
+	contentTypeJSON = []string{"application/json"}
+	contentTypeForm = []string{"application/x-www-form-urlencoded"}
+)
+
+// setHeaders fills the headers of one request: the client's fixed headers
+// (Config.Header, User-Agent, Accept), this call's Accept and Content-Type,
+// its Header, then its Auth or else the client's credential. The client's
+// values were built by New (see headerSetter).
 func (c *Client) setHeaders(h http.Header, req *Request, contentType string) {
-	for k, v := range c.header {
-		h[k] = append([]string(nil), v...)
-	}
-	h.Set("User-Agent", c.userAgent)
+	c.setFixed(h)
 	if req.Accept != "" {
-		h.Set("Accept", req.Accept)
-	} else {
-		h.Set("Accept", "application/json")
+		h["Accept"] = []string{req.Accept}
 	}
-	if contentType != "" {
-		h.Set("Content-Type", contentType)
+	switch contentType {
+	case "":
+	case contentTypeJSON[0]:
+		h["Content-Type"] = contentTypeJSON
+	case contentTypeForm[0]:
+		h["Content-Type"] = contentTypeForm
+	default:
+		h["Content-Type"] = []string{contentType}
 	}
 	for k, v := range req.Header {
 		h[k] = append([]string(nil), v...)
@@ -217,8 +300,8 @@ func (c *Client) setHeaders(h http.Header, req *Request, contentType string) {
 	switch {
 	case req.Auth != nil:
 		req.Auth(h)
-	case c.auth != nil:
-		c.auth(h)
+	case c.setAuth != nil:
+		c.setAuth(h)
 	}
 }
 

@@ -1,9 +1,11 @@
 package httpx
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -16,29 +18,82 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 )
 
-// attempt tracks one Do call across its attempts. It travels in the request
-// context so the retryablehttp hooks, whose signatures we do not choose, can
-// reach it.
+// attempt tracks one Do call across its attempts, and holds what the call
+// needs besides the request itself, so that one allocation serves the whole
+// call: it is the request's context (the caller's, which it embeds, plus
+// itself under attemptKey, so the retryablehttp hooks, whose signatures we do
+// not choose, can reach it), the connection trace whose two hooks are its
+// methods, the retryablehttp.Request wrapping the *http.Request, the body's
+// first reader, and the 2xx body that bodyTransport read inside the attempt.
 type attempt struct {
+	context.Context
+
 	idempotent bool
 	client     *Client
 	secrets    []string     // the call's own secrets (Request.Secrets), scrubbed from its log lines too
 	number     atomic.Int32 // attempts sent so far
 	getConn    atomic.Bool  // the transport asked for a connection this attempt
 	gotConn    atomic.Bool  // ... and obtained one: the request may have reached the server
+
+	trace     httptrace.ClientTrace
+	rreq      retryablehttp.Request
+	reqBody   []byte       // the encoded request body, nil without one
+	firstBody bytes.Reader // the first attempt's body reader; retries get their own
+
+	// bodyTransport's result: the 2xx response it read in full, and its body.
+	// Written and read on the goroutine that runs Do (http.Client.Do runs the
+	// round trip on it), one attempt after the other.
+	resp    *http.Response
+	respRaw []byte
 }
 
 type attemptKey struct{}
 
-func withAttempt(ctx context.Context, a *attempt) context.Context {
-	ctx = context.WithValue(ctx, attemptKey{}, a)
-	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
-		GetConn: func(string) { a.getConn.Store(true) },
-		GotConn: func(httptrace.GotConnInfo) { a.gotConn.Store(true) },
-	})
+// Value answers attemptKey with the attempt itself, and every other key from
+// the caller's context.
+func (a *attempt) Value(key any) any {
+	if _, ok := key.(attemptKey); ok {
+		return a
+	}
+	return a.Context.Value(key)
+}
+
+// String names the context, as the standard library's contexts do.
+func (a *attempt) String() string { return "httpx.attempt" }
+
+func (a *attempt) onGetConn(string)                { a.getConn.Store(true) }
+func (a *attempt) onGotConn(httptrace.GotConnInfo) { a.gotConn.Store(true) }
+
+// withTrace returns the context the request is sent with: the attempt, with
+// its connection trace (composed with any trace the caller's context holds).
+func (a *attempt) withTrace() context.Context {
+	a.trace.GetConn = a.onGetConn
+	a.trace.GotConn = a.onGotConn
+	return httptrace.WithClientTrace(a, &a.trace)
+}
+
+// newBody returns a fresh reader of the request body, for a retry or for
+// http.Client's GetBody (a 307/308 redirect, or a transport retrying on a
+// connection it found dead). The reader is wrapped by io.NopCloser, a form
+// net/http recognises as in memory, so it writes headers and body together.
+func (a *attempt) newBody() io.ReadCloser { return io.NopCloser(bytes.NewReader(a.reqBody)) }
+
+func (a *attempt) getBody() (io.ReadCloser, error) { return a.newBody(), nil }
+
+// takeBody returns the body bodyTransport read for resp, if it read it.
+func (a *attempt) takeBody(resp *http.Response) ([]byte, bool) {
+	if a.resp != resp || resp == nil {
+		return nil, false
+	}
+	raw := a.respRaw
+	a.resp, a.respRaw = nil, nil
+	return raw, true
 }
 
 func attemptFrom(ctx context.Context) *attempt {
+	if a, ok := ctx.(*attempt); ok {
+		return a
+	}
 	a, _ := ctx.Value(attemptKey{}).(*attempt)
 	return a
 }
@@ -155,6 +210,15 @@ func parseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 		return d, true
 	}
 	return 0, false
+}
+
+// rewindBody is the PrepareRetry hook: before a retry it gives the request
+// (a shallow copy of the last attempt's) a fresh reader of the body.
+func rewindBody(req *http.Request) error {
+	if a := attemptFrom(req.Context()); a != nil && a.reqBody != nil {
+		req.Body = a.newBody()
+	}
+	return nil
 }
 
 // keepLastResponse is the give-up handler: like retryablehttp's
