@@ -21,8 +21,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/sdkbroker/sdkbroker/broker"
 	"github.com/sdkbroker/sdkbroker/broker/brokerhttp"
+	"github.com/sdkbroker/sdkbroker/broker/redisstore"
 	"github.com/sdkbroker/sdkbroker/entrupy"
 	"github.com/sdkbroker/sdkbroker/entrupy/entrupytest"
 	"github.com/sdkbroker/sdkbroker/idv"
@@ -41,6 +44,9 @@ type sentinelBroker struct {
 	sentiance *sentiancetest.Server
 	idv       *idvtest.Server
 	uqudo     *uqudotest.Server
+	ec        *entrupy.Client
+	sc        *sentiance.Client
+	ic        *idv.Client
 	uc        *uqudo.Client
 	logs      *lockedBuffer
 }
@@ -53,22 +59,21 @@ func newSentinelBroker(t *testing.T) *sentinelBroker {
 	sb.sentiance = sentiancetest.NewServer(t, sentiancetest.WithAPIKey(secretAPIKey))
 	sb.idv = idvtest.NewServer(t, idvtest.WithAPIKey(secretAPIKey))
 	sb.uqudo = uqudotest.NewServer(t, uqudotest.WithClientCredentials("client", secretAPIKey))
-	ec, err := sb.entrupy.NewClient(entrupy.WithLogger(log))
-	if err != nil {
+	var err error
+	if sb.ec, err = sb.entrupy.NewClient(entrupy.WithLogger(log)); err != nil {
 		t.Fatal(err)
 	}
-	sc, err := sb.sentiance.NewClient(sentiance.WithLogger(log))
-	if err != nil {
+	if sb.sc, err = sb.sentiance.NewClient(sentiance.WithLogger(log)); err != nil {
 		t.Fatal(err)
 	}
-	ic, err := sb.idv.NewClient(idv.WithLogger(log))
-	if err != nil {
+	if sb.ic, err = sb.idv.NewClient(idv.WithLogger(log)); err != nil {
 		t.Fatal(err)
 	}
 	sb.uc, err = sb.uqudo.NewClient(uqudo.WithLogger(log))
 	if err != nil {
 		t.Fatal(err)
 	}
+	ec, sc, ic := sb.ec, sb.sc, sb.ic
 	sb.b, err = broker.New(broker.WithEntrupy(ec), broker.WithSentiance(sc),
 		broker.WithIDV(ic, broker.IDVParams{WorkflowID: "wf-1"}),
 		broker.WithUqudo(sb.uc, broker.UqudoParams{Data: uqudo.NewSessionData(uqudo.DocumentTypePassport)}),
@@ -259,11 +264,80 @@ func TestLeak_BrokerAndHandler(t *testing.T) {
 		checkErr(t, set, string(v)+" Start with bad input", err)
 	}
 
-	if s := set.find(sb.logs.String()); s != "" {
+	// Every other method of the clients, through success (and whatever
+	// error the fakes answer), logging at debug level.
+	sb.entrupy.AddAuthentication(entrupy.Authentication{EntrupyID: "ent_1", CustomerItemID: "sku-1", Status: entrupy.StatusInProgress})
+	sb.entrupy.AddSupportMessage("ent_1", entrupy.Message{Text: "hello"})
+	h1, err := sb.ic.Initiate(ctx, idv.InitiateParams{WorkflowID: "wf-1", ExternalUserID: "user-0005"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set.addMinted(h1.Device.Token)
+	sess, err := sb.uc.CreateSession(ctx, uqudo.NewSessionData(uqudo.DocumentTypePassport))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sb.uqudo.CompleteSession(sess.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	for name, f := range map[string]func() error{
+		"entrupy GetAuthentication":    func() error { _, err := sb.ec.GetAuthentication(ctx, "ent_1"); return err },
+		"entrupy LookupAuthentication": func() error { _, err := sb.ec.LookupAuthentication(ctx, "sku-1"); return err },
+		"entrupy ListSupportMessages":  func() error { _, err := sb.ec.ListSupportMessages(ctx, "ent_1", nil); return err },
+		"entrupy PostSupportMessage": func() error {
+			_, err := sb.ec.PostSupportMessage(ctx, "ent_1", entrupy.SupportReplyParams{Text: "thanks"})
+			return err
+		},
+		"entrupy Escalate": func() error {
+			_, err := sb.ec.Escalate(ctx, entrupy.EscalationParams{EntrupyID: "ent_1", CustomerItemID: "sku-1", Reason: "why"})
+			return err
+		},
+		"sentiance LinkInstall": func() error { _, err := sb.sc.LinkInstall(ctx, "install-1", "user-0005"); return err },
+		"sentiance DeleteUser":  func() error { return sb.sc.DeleteUser(ctx, "no-such-user") },
+		"idv GetSession":        func() error { _, err := sb.ic.GetSession(ctx, h1.Session.ID); return err },
+		"idv CreateDeepLink": func() error {
+			_, err := sb.ic.CreateDeepLink(ctx, idv.DeepLinkParams{WorkflowIDs: []string{"wf-1"}})
+			return err
+		},
+		"uqudo Info":          func() error { _, err := sb.uc.Info(ctx, sess.ID); return err },
+		"uqudo DeleteInfo":    func() error { return sb.uc.DeleteInfo(ctx, sess.ID) },
+		"uqudo DeleteSession": func() error { return sb.uc.DeleteSession(ctx, sess.QRCodeText) },
+	} {
+		checkErr(t, set, name, f())
+	}
+
+	// A Redis store that cannot reach Redis: its errors and logs (and
+	// go-redis's own) do not show its encryption key.
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
+	defer rdb.Close()
+	rs, err := redisstore.New(rdb, redisstore.WithEncryptionKey([]byte(secretRedisKey)), redisstore.WithLogger(captureLogs(sb.logs)),
+		redisstore.WithTimeout(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	checkErr(t, set, "redisstore Save", rs.Save(ctx, "idv:user-1", broker.StoredGrant{Grant: broker.Grant{Token: secretToken}, ExpiresAt: time.Now().Add(time.Hour)}))
+	_, _, err = rs.Load(ctx, "idv:user-1")
+	checkErr(t, set, "redisstore Load", err)
+	checkErr(t, set, "redisstore Delete", rs.Delete(ctx, "idv:user-1"))
+
+	if s := set.find(sb.logs.String() + redisLogs.String()); s != "" {
 		i := strings.Index(sb.logs.String(), strings.TrimSuffix(s, " (cut)"))
 		t.Errorf("a log line shows %q: %.300s", s, sb.logs.String()[max(0, i-200):])
 	}
 }
+
+// redisLogs receives go-redis's own log lines (its pool logs failed
+// dials), for the tests that point a client at a closed port.
+var redisLogs lockedBuffer
+
+type redisLogger struct{}
+
+func (redisLogger) Printf(_ context.Context, format string, v ...any) {
+	fmt.Fprintf(&redisLogs, format+"\n", v...)
+}
+
+func init() { redis.SetLogger(redisLogger{}) }
 
 // TestLeak_Webhooks sends good, forged and crashing deliveries to the
 // three webhook handlers: no answer and no log line shows the configured
