@@ -735,6 +735,14 @@ Faults:
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %d | %d | %d | %v |\n", r.fault.name, r.vendor, r.call, r.outcome,
 			r.attempts, r.reached, r.posts, faultBoundFactor*r.budget)
 	}
+	b.WriteString(`
+Reading the table: a creating call that reached the server is not sent again (reset, stall, drip, 503, redirect):
+its error is marked retryable where trying later may help, and the caller decides, since the vendor may have
+created the thing. Only a 429, or a request that provably never reached the server (DNS, TLS handshake), is
+sent again. An idempotent call is retried on the same faults; a DELETE whose first attempt took effect but whose
+answer was lost is then answered 404 (Sentiance's DeleteUser in the mid-body rows), so its caller sees
+ErrNotFound for a user that was deleted.
+`)
 	return b.String()
 }
 
