@@ -77,6 +77,8 @@ type Config struct {
 	// each request, so httpmock.Activate, before or after New, intercepts.
 	HTTPClient *http.Client
 	// Timeout bounds one attempt when HTTPClient has no Timeout (default 30 s).
+	// Either bounds each attempt, from sending the request to the end of the
+	// answer's body (redirects included), and retries get a fresh one.
 	Timeout time.Duration
 	// Retry is the retry policy; use [DefaultRetryPolicy] as a start.
 	Retry RetryPolicy
@@ -112,6 +114,7 @@ type Client struct {
 	logger      *slog.Logger
 	userAgent   string
 	maxBody     int64
+	timeout     time.Duration     // per attempt
 	setFixed    func(http.Header) // sets Config.Header, User-Agent and Accept, built once
 	setAuth     func(http.Header) // sets what Config.Auth set when New called it; nil without one
 	redactor    *Redactor
@@ -245,17 +248,23 @@ func (c *Client) newRetryClient(cfg Config) *retryablehttp.Client {
 	if hc.Transport == nil {
 		hc.Transport = defaultTransport{}
 	}
-	if hc.Timeout == 0 {
-		hc.Timeout = cfg.Timeout
-		if hc.Timeout == 0 {
-			hc.Timeout = DefaultTimeout
+	c.timeout = hc.Timeout
+	if c.timeout <= 0 {
+		c.timeout = cfg.Timeout
+		if c.timeout == 0 {
+			c.timeout = DefaultTimeout
 		}
 	}
+	// The attempt timeout is applied by timeoutTransport, not by
+	// http.Client, whose Timeout costs a goroutine per request in front of
+	// any transport but a bare *http.Transport.
+	hc.Timeout = 0
 	hc.CheckRedirect = sameHostRedirect(hc.CheckRedirect)
 	hc.Transport = &bodyTransport{next: hc.Transport, limit: c.maxBody}
 	if cfg.Logger != nil {
 		hc.Transport = &loggingTransport{next: hc.Transport, logger: cfg.Logger, client: c}
 	}
+	hc.Transport = &timeoutTransport{next: hc.Transport, timeout: c.timeout}
 
 	rc := retryablehttp.NewClient()
 	rc.HTTPClient = &hc

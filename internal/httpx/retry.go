@@ -34,6 +34,7 @@ type attempt struct {
 	number     atomic.Int32 // attempts sent so far
 	getConn    atomic.Bool  // the transport asked for a connection this attempt
 	gotConn    atomic.Bool  // ... and obtained one: the request may have reached the server
+	deadline   time.Time    // the current attempt's end (see timeoutTransport)
 
 	trace     httptrace.ClientTrace
 	rreq      retryablehttp.Request
@@ -229,7 +230,7 @@ func keepLastResponse(resp *http.Response, err error, _ int) (*http.Response, er
 }
 
 // requestHook runs before every attempt: it resets the per-attempt
-// connection state.
+// connection state and starts the attempt's timeout.
 func requestHook(_ retryablehttp.Logger, req *http.Request, i int) {
 	a := attemptFrom(req.Context())
 	if a == nil {
@@ -238,6 +239,7 @@ func requestHook(_ retryablehttp.Logger, req *http.Request, i int) {
 	a.number.Store(int32(i + 1))
 	a.getConn.Store(false)
 	a.gotConn.Store(false)
+	a.deadline = time.Now().Add(a.client.timeout)
 }
 
 // loggingTransport logs one line per attempt (method, host, path, status or
