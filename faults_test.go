@@ -572,7 +572,7 @@ func runFault(t *testing.T, v faultVendor, f fault, kind callKind, dnsAddr strin
 	err = call(ctx, readArg)
 	wall := time.Since(start)
 
-	row := faultRow{fault: f, vendor: v.name, call: callName, kind: kind, outcome: faultOutcome(err),
+	row := faultRow{fault: f, vendor: v.name, call: callName, kind: kind, outcome: faultOutcome(err, ctx.Err() != nil),
 		attempts: attemptsOf(err), reached: int(fr.hits.Load()), posts: int(fr.posts.Load()), wall: wall}
 	if err == nil && row.attempts == 0 {
 		row.attempts = row.reached // a success: every attempt reached the server
@@ -633,8 +633,9 @@ func attemptsOf(err error) int {
 }
 
 // faultOutcome names an outcome: the error type, what caused it, and
-// whether it is retryable.
-func faultOutcome(err error) string {
+// whether it is retryable. callerEnded tells whether the caller's context
+// had ended when the call returned.
+func faultOutcome(err error, callerEnded bool) string {
 	if err == nil {
 		return "ok"
 	}
@@ -657,7 +658,7 @@ func faultOutcome(err error) string {
 		} else {
 			parts = append(parts, "not sent")
 		}
-		parts = append(parts, "("+transportCause(err)+")")
+		parts = append(parts, "("+transportCause(err, callerEnded)+")")
 	case errors.As(err, &de):
 		parts = append(parts, "*DecodeError")
 	default:
@@ -669,7 +670,7 @@ func faultOutcome(err error) string {
 	return strings.Join(parts, " ")
 }
 
-func transportCause(err error) string {
+func transportCause(err error, callerEnded bool) string {
 	var (
 		dnsErr  *net.DNSError
 		recErr  tls.RecordHeaderError
@@ -677,10 +678,10 @@ func transportCause(err error) string {
 		ne      net.Error
 	)
 	switch {
-	case errors.Is(err, context.DeadlineExceeded) && errors.As(err, &ne) && ne.Timeout():
-		return "attempt timeout"
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded) && callerEnded:
 		return "caller's deadline"
+	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+		return "attempt timeout"
 	case errors.Is(err, context.Canceled):
 		return "canceled"
 	case errors.Is(err, httpx.ErrRedirectRefused):
@@ -695,8 +696,6 @@ func transportCause(err error) string {
 		return "reset"
 	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
 		return "EOF"
-	case errors.As(err, &ne) && ne.Timeout():
-		return "timeout"
 	case strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return "TLS: an HTTP answer" // net/http's own error, a plain string
 	}
