@@ -54,15 +54,25 @@ var credentialPattern = regexp.MustCompile(
 // access_token=..., "client_secret": "...", ...). The zero value scrubs
 // patterns only. A Redactor is immutable and safe for concurrent use.
 type Redactor struct {
-	secrets []string // longest first, so a secret containing another goes whole
+	// secrets, longest first, so a secret containing another goes whole.
+	// Behind a pointer, so that printing a struct that holds a Redactor
+	// (or a *Redactor), under any fmt verb, shows an address, not them.
+	secrets *[]string
+}
+
+// list returns the registered secrets; nil for a nil or zero Redactor.
+func (r *Redactor) list() []string {
+	if r == nil || r.secrets == nil {
+		return nil
+	}
+	return *r.secrets
 }
 
 // NewRedactor returns a Redactor for the given secrets; empty and very short
 // strings are ignored.
 func NewRedactor(secrets ...string) *Redactor {
-	r := &Redactor{}
-	r.secrets = appendSecrets(nil, secrets)
-	return r
+	list := appendSecrets(nil, secrets)
+	return &Redactor{secrets: &list}
 }
 
 func appendSecrets(dst, secrets []string) []string {
@@ -106,10 +116,7 @@ func (r *Redactor) Redact(s string, extra ...string) string {
 	if s == "" {
 		return s
 	}
-	var secrets []string
-	if r != nil {
-		secrets = r.secrets
-	}
+	secrets := r.list()
 	if len(extra) > 0 {
 		secrets = appendSecrets(append([]string(nil), secrets...), extra)
 	}
@@ -178,10 +185,7 @@ func (r *Redactor) excerpt(s string, n int, truncated bool, extra []string) stri
 // more) of a registered or extra secret, the value after a scheme word
 // ("Bearer ab"), and a cut-off [Redacted] marker, until none is left.
 func (r *Redactor) TrimPartial(s string, extra ...string) string {
-	var secrets []string
-	if r != nil {
-		secrets = r.secrets
-	}
+	secrets := r.list()
 	if len(extra) > 0 {
 		secrets = appendSecrets(append([]string(nil), secrets...), extra)
 	}
