@@ -57,7 +57,9 @@ const (
 	intentStore
 	// intentHolder: an object that holds secrets inside (a client, a
 	// broker, a store of grants, a fake): no fmt verb or slog record shows
-	// them; its JSON is not a use (it is checked to hold none either).
+	// them; its JSON is not a use (it is checked to hold none either). A
+	// holder may keep them where the name rule cannot see (a closure):
+	// it is listed by hand, and stays listed.
 	intentHolder
 	// intentPlain: the fields the name rule matched are not secrets (each
 	// entry says why); nothing is checked.
@@ -321,8 +323,11 @@ func TestSecrets_Registry(t *testing.T) {
 			t.Errorf("%s: the fields the name rule matches are %v, secretHolders lists %v: classify each as secret or plain", name, got, want)
 		}
 	}
-	for name := range secretHolders {
-		if _, ok := found[name]; !ok {
+	for name, h := range secretHolders {
+		// A holder may keep its secrets where the name rule cannot see
+		// them (a closure, an interface): it stays listed, and its case in
+		// secretCases checks it.
+		if _, ok := found[name]; !ok && h.intent != intentHolder {
 			t.Errorf("secretHolders lists %s, which is not an exported type holding a matching field any more: remove it", name)
 		}
 	}
