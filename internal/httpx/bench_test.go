@@ -7,8 +7,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sdkbroker/sdkbroker/internal/httpx"
 )
@@ -164,6 +166,78 @@ func BenchmarkDo_Loopback(b *testing.B) {
 	tr := srv.Client().Transport.(*http.Transport).Clone()
 	defer tr.CloseIdleConnections()
 	benchPair(b, srv.URL+"/api/", tr)
+}
+
+// BenchmarkDo_Interleaved runs the three calls of benchPair in rounds: each
+// round times a batch of each, in an order that rotates from round to round,
+// so that a load that drifts during the run weighs on all three alike. It
+// reports the median time per call of each and the median over rounds of
+// the ratios httpx/raw and httpx/raw_no_timeout (run it with -benchtime
+// Nx for N rounds).
+func BenchmarkDo_Interleaved(b *testing.B) {
+	b.Run("InProcess", func(b *testing.B) {
+		benchInterleaved(b, "https://vendor.test/api/", memTransport{}, 200)
+	})
+	b.Run("Loopback", func(b *testing.B) {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, benchRespBody)
+		}))
+		defer srv.Close()
+		tr := srv.Client().Transport.(*http.Transport).Clone()
+		defer tr.CloseIdleConnections()
+		benchInterleaved(b, srv.URL+"/api/", tr, 40)
+	})
+}
+
+func benchInterleaved(b *testing.B, base string, rt http.RoundTripper, batch int) {
+	ctx := context.Background()
+	url := base + "v1/tokens"
+	hcTimeout := &http.Client{Transport: rt, Timeout: httpx.DefaultTimeout}
+	hcBare := &http.Client{Transport: rt}
+	c := benchClient(b, base, rt)
+	calls := [3]func() error{
+		func() error { _, err := rawCall(ctx, hcTimeout, url); return err },
+		func() error { _, err := rawCall(ctx, hcBare, url); return err },
+		func() error { _, err := httpxCall(ctx, c); return err },
+	}
+	var perCall [3][]float64
+	var vsRaw, vsBare []float64
+	round := 0
+	for b.Loop() {
+		var ns [3]float64
+		for k := range 3 {
+			which := (round + k) % 3
+			start := time.Now()
+			for range batch {
+				if err := calls[which](); err != nil {
+					b.Fatal(err)
+				}
+			}
+			ns[which] = float64(time.Since(start).Nanoseconds()) / float64(batch)
+		}
+		round++
+		for i := range ns {
+			perCall[i] = append(perCall[i], ns[i])
+		}
+		vsRaw = append(vsRaw, ns[2]/ns[0])
+		vsBare = append(vsBare, ns[2]/ns[1])
+	}
+	b.ReportMetric(median(perCall[0]), "raw-ns/call")
+	b.ReportMetric(median(perCall[1]), "raw_no_timeout-ns/call")
+	b.ReportMetric(median(perCall[2]), "httpx-ns/call")
+	b.ReportMetric(median(vsRaw), "httpx/raw")
+	b.ReportMetric(median(vsBare), "httpx/raw_no_timeout")
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)/2]
 }
 
 // TestDo_AllocsPerCall pins Client.Do's allocations per call to at most 8

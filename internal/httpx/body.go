@@ -12,7 +12,8 @@ import (
 // attempt, which the retry policy sees like a failure before the headers: a
 // GET is retried, a creation POST is not (the request was sent). A body over
 // the limit is not an attempt failure: it is handed on, unread past the
-// limit, for Do to refuse with ErrBodyTooLarge.
+// limit, for Do to refuse with ErrBodyTooLarge. A body read whole goes to Do
+// through the call's attempt, uncopied (the response keeps http.NoBody).
 type bodyTransport struct {
 	next  http.RoundTripper
 	limit int64
