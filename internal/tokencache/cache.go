@@ -132,14 +132,34 @@ func (c *Cache[K, V]) Get(ctx context.Context, key K) (V, error) {
 	if n := c.fresh(h, key); n != nil {
 		return n.val, nil
 	}
-	v, _, err := c.slowGet(ctx, h, key, c.fetch)
-	return v, err
+	n, cl, how, err := c.begin(ctx, h, key, c.fetch)
+	// A key without a fresh value: begin says what to do. The steps are written out in each method rather than
+	// in a function of their own so that no more frames than this one and run's lie under a fetch function
+	// run on the caller's goroutine (see begin).
+	switch how {
+	case runHere:
+		c.run(ctx, cl)
+	case waitFor:
+		err = c.await(ctx, cl)
+	}
+	return c.value(n, cl, err)
 }
 
 // GetInfo is Get that also tells when the value is due for refresh and when it expires, and whether it was
 // already held (Reused) or has just been fetched for this call.
 func (c *Cache[K, V]) GetInfo(ctx context.Context, key K) (V, Info, error) {
-	return c.GetInfoWith(ctx, key, c.fetch)
+	h := c.idx.hash(key)
+	if n := c.fresh(h, key); n != nil {
+		return n.val, c.info(n, true), nil
+	}
+	n, cl, how, err := c.begin(ctx, h, key, c.fetch)
+	switch how { // as in Get
+	case runHere:
+		c.run(ctx, cl)
+	case waitFor:
+		err = c.await(ctx, cl)
+	}
+	return c.answer(n, cl, err)
 }
 
 // GetWith is Get with load as the fetch function of this call: if the call starts a fetch for key (the
@@ -152,8 +172,14 @@ func (c *Cache[K, V]) GetWith(ctx context.Context, key K, load FetchFunc[K, V]) 
 	if n := c.fresh(h, key); n != nil {
 		return n.val, nil
 	}
-	v, _, err := c.slowGet(ctx, h, key, load)
-	return v, err
+	n, cl, how, err := c.begin(ctx, h, key, load)
+	switch how { // as in Get
+	case runHere:
+		c.run(ctx, cl)
+	case waitFor:
+		err = c.await(ctx, cl)
+	}
+	return c.value(n, cl, err)
 }
 
 // GetInfoWith is GetInfo with load as the fetch function of this call, as for GetWith.
@@ -162,7 +188,14 @@ func (c *Cache[K, V]) GetInfoWith(ctx context.Context, key K, load FetchFunc[K, 
 	if n := c.fresh(h, key); n != nil {
 		return n.val, c.info(n, true), nil
 	}
-	return c.slowGet(ctx, h, key, load)
+	n, cl, how, err := c.begin(ctx, h, key, load)
+	switch how { // as in Get
+	case runHere:
+		c.run(ctx, cl)
+	case waitFor:
+		err = c.await(ctx, cl)
+	}
+	return c.answer(n, cl, err)
 }
 
 // Peek returns the value for key only if it is fresh, without fetching, waiting or allocating: the fresh path

@@ -56,15 +56,14 @@ func since(real time.Duration) time.Duration {
 // rel converts t to nanoseconds since the base time, saturating (a zero t gives math.MinInt64).
 func (c *Cache[K, V]) rel(t time.Time) int64 { return int64(t.Sub(c.base)) }
 
-// expiry applies the expiry rules to a value obtained at now, giving the outcome that holds it. The deadlines
-// are in nanoseconds since the cache's base time, so the fresh path compares integers (monotonic, no
-// wall-clock read).
-func (c *Cache[K, V]) expiry(v V, exp Expiry, now int64) (outcome[V], error) {
+// expiry applies the expiry rules to a value obtained at now, writing the outcome that holds it into o (only
+// if it returns nil). The deadlines are in nanoseconds since the cache's base time, so the fresh path compares
+// integers (monotonic, no wall-clock read).
+func (c *Cache[K, V]) expiry(o *outcome[V], v V, exp *Expiry, now int64) error {
 	hard := c.rel(exp.Hard)
 	usable := subSat(hard, int64(c.opt.margin))
 	if usable <= now {
-		return outcome[V]{}, fmt.Errorf("%w (hard expiry %s, margin %s)", ErrInvalidExpiry,
-			exp.Hard.Round(0).Format(time.RFC3339), c.opt.margin)
+		return c.invalidExpiry(exp.Hard)
 	}
 	var soft int64
 	if exp.Soft.IsZero() {
@@ -78,7 +77,15 @@ func (c *Cache[K, V]) expiry(v V, exp Expiry, now int64) (outcome[V], error) {
 	if w := scale(subSat(hard, soft), c.opt.jitter); w > 0 {
 		refresh = max(subSat(soft, rand.Int64N(w)), now)
 	}
-	return outcome[V]{val: v, ok: true, refresh: refresh, soft: soft, hard: hard}, nil
+	*o = outcome[V]{val: v, ok: true, refresh: refresh, soft: soft, hard: hard}
+	return nil
+}
+
+// invalidExpiry is the error for a value whose hard expiry leaves nothing of it usable.
+//
+//go:noinline
+func (c *Cache[K, V]) invalidExpiry(hard time.Time) error {
+	return fmt.Errorf("%w (hard expiry %s, margin %s)", ErrInvalidExpiry, hard.Round(0).Format(time.RFC3339), c.opt.margin)
 }
 
 // at converts nanoseconds since the base time back to a wall-clock time.

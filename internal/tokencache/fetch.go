@@ -60,6 +60,7 @@ type call[K comparable, V any] struct {
 	load       FetchFunc[K, V]
 	start      time.Duration // when the fetch was started, since procStart: its timeout runs from there
 	background bool
+	inFetch    bool          // the fetch function, called by run itself, has not returned
 	done       chan struct{} // closed when res is set; made by the first waiter, under the key's lock
 	res        outcome[V]
 	ctx        fetchCtx
@@ -78,11 +79,64 @@ type outcome[V any] struct {
 	err      error
 }
 
-// slowGet serves a key that has no fresh value in memory.
-func (c *Cache[K, V]) slowGet(ctx context.Context, h uint64, key K, load FetchFunc[K, V]) (V, Info, error) {
+// value is Get's result from begin's, once the fetch begin left to run or wait for has ended.
+func (c *Cache[K, V]) value(n *node[K, V], cl *call[K, V], err error) (V, error) {
 	var zero V
+	switch {
+	case err != nil:
+		return zero, err
+	case n != nil:
+		return n.val, nil
+	case !cl.res.ok:
+		return zero, cl.res.err
+	}
+	return cl.res.val, nil
+}
+
+// answer is GetInfo's result from begin's, as value is Get's.
+//
+//go:noinline
+func (c *Cache[K, V]) answer(n *node[K, V], cl *call[K, V], err error) (V, Info, error) {
+	var zero V
+	switch {
+	case err != nil:
+		return zero, Info{}, err
+	case n != nil:
+		return n.val, c.info(n, true), nil
+	}
+	r := &cl.res
+	if !r.ok {
+		return zero, Info{}, r.err
+	}
+	return r.val, Info{Soft: c.at(r.refresh), Hard: c.at(r.hard), Reused: r.reused}, nil
+}
+
+// What begin leaves its caller to do.
+const (
+	failed  = iota // return the error
+	served         // return the node's value, held already
+	runHere        // run the fetch, started by this caller, on its goroutine
+	waitFor        // wait for the fetch (joined, or started on a goroutine of its own)
+)
+
+// begin serves a key that has no fresh value in memory, as far as it can without waiting: under the key's
+// lock it finds or adds the key's node and serves its value if usable (starting a background refresh of a
+// stale one), joins the fetch under way, answers with the remembered failure, or starts a fetch, and it runs
+// the eviction a new node calls for. It returns the node whose value to serve, or the fetch to run on the
+// caller's goroutine or to wait for, or an error, and says which (how); value and answer turn that, once the
+// fetch has ended, into the caller's results.
+//
+// begin is kept out of line, and the caller's steps after it are written out in each public method, so that
+// the frames on the stack while a fetch runs on the caller's goroutine are only the public method's and
+// run's: a few hundred bytes. A new goroutine has 2 KiB of stack, about 1.1 KiB of it usable before the
+// runtime copies the stack into one twice as big; a goroutine started only to call Get on a cold key (a storm
+// of callers, each on its own key) then runs the fetch function without that copy
+// (TestMiss_LittleStackUnderTheFetch).
+//
+//go:noinline
+func (c *Cache[K, V]) begin(ctx context.Context, h uint64, key K, load FetchFunc[K, V]) (*node[K, V], *call[K, V], int, error) {
 	if ctx == nil {
-		return zero, Info{}, errNilContext
+		return nil, nil, failed, errNilContext
 	}
 	if load == nil {
 		load = c.fetch
@@ -97,7 +151,7 @@ func (c *Cache[K, V]) slowGet(ctx context.Context, h uint64, key K, load FetchFu
 		if c.life.closed.Load() {
 			t.mu.Unlock()
 			c.stats.misses.Add(1)
-			return zero, Info{}, ErrClosed
+			return nil, nil, failed, ErrClosed
 		}
 		n = &node[K, V]{hash: h, key: key}
 		n.refresh.Store(noValue)
@@ -122,16 +176,21 @@ func (c *Cache[K, V]) slowGet(ctx context.Context, h uint64, key K, load FetchFu
 		if !n.ref.Load() {
 			n.ref.Store(true)
 		}
-		return n.val, c.info(n, true), nil
+		return n, nil, served, nil
 	}
 	c.stats.misses.Add(1)
 	if st := n.st; st != nil && st.call != nil {
-		return c.wait(ctx, t, st.call)
+		cl := st.call
+		if cl.done == nil {
+			cl.done = make(chan struct{})
+		}
+		t.mu.Unlock()
+		return nil, cl, waitFor, nil
 	}
 	if st := n.st; st != nil && now < st.retryAt {
 		err := st.err
 		t.mu.Unlock()
-		return zero, Info{}, err
+		return nil, nil, failed, err
 	}
 	if st := n.st; st != nil {
 		st.err, st.retryAt = nil, 0 // past retryAt: forgotten
@@ -140,13 +199,13 @@ func (c *Cache[K, V]) slowGet(ctx context.Context, h uint64, key K, load FetchFu
 		n.dropIdleState()
 		c.removeIfEmpty(t, n)
 		t.mu.Unlock()
-		return zero, Info{}, err
+		return nil, nil, failed, err
 	}
 	if !c.life.enter() {
 		n.dropIdleState()
 		c.removeIfEmpty(t, n)
 		t.mu.Unlock()
-		return zero, Info{}, ErrClosed
+		return nil, nil, failed, ErrClosed
 	}
 	st := n.state()
 	cl := st.newCall()
@@ -160,13 +219,11 @@ func (c *Cache[K, V]) slowGet(ctx context.Context, h uint64, key K, load FetchFu
 	if ev := c.idx.evict(int64(c.opt.maxEntries)); ev > 0 {
 		c.stats.evictions.Add(ev)
 	}
-
 	if inline {
-		c.run(ctx, cl)
-		return c.answer(cl)
+		return nil, cl, runHere, nil
 	}
 	go c.run(context.WithoutCancel(ctx), cl)
-	return c.await(ctx, cl)
+	return nil, cl, waitFor, nil
 }
 
 // removeIfEmpty takes n out of the index if it has no value and no state. The caller holds t.mu.
@@ -176,38 +233,18 @@ func (c *Cache[K, V]) removeIfEmpty(t *table[K, V], n *node[K, V]) {
 	}
 }
 
-// wait waits for cl, a fetch under way, as one more of its callers. The caller holds t.mu, which wait unlocks.
-func (c *Cache[K, V]) wait(ctx context.Context, t *table[K, V], cl *call[K, V]) (V, Info, error) {
-	if cl.done == nil {
-		cl.done = make(chan struct{})
-	}
-	t.mu.Unlock()
-	return c.await(ctx, cl)
-}
-
-// await waits for cl to end or ctx to be done.
-func (c *Cache[K, V]) await(ctx context.Context, cl *call[K, V]) (V, Info, error) {
+// await waits for cl to end or ctx to be done, and returns ctx.Err() in the second case.
+func (c *Cache[K, V]) await(ctx context.Context, cl *call[K, V]) error {
 	select {
 	case <-cl.done:
 	case <-ctx.Done():
 		select {
 		case <-cl.done: // both ready: prefer the result
 		default:
-			var zero V
-			return zero, Info{}, ctx.Err()
+			return ctx.Err()
 		}
 	}
-	return c.answer(cl)
-}
-
-// answer is what the callers of cl get; cl has ended.
-func (c *Cache[K, V]) answer(cl *call[K, V]) (V, Info, error) {
-	r := &cl.res
-	if !r.ok {
-		var zero V
-		return zero, Info{}, r.err
-	}
-	return r.val, Info{Soft: c.at(r.refresh), Hard: c.at(r.hard), Reused: r.reused}, nil
+	return nil
 }
 
 // refreshLocked starts the background refresh of n's stale value unless one is under way, a recent failure
@@ -233,25 +270,62 @@ func (c *Cache[K, V]) refreshLocked(ctx context.Context, n *node[K, V], now int6
 }
 
 // run performs the fetch cl and publishes its outcome, whatever happens inside the fetch function. ctx gives
-// the values of the fetch context; it is never cancelled.
+// the values of the fetch context; it is never cancelled. Without a store, run calls the fetch function
+// itself, so that its frame is the last this package puts under it (see begin); a panic of the fetch
+// function is recovered by ended.
 func (c *Cache[K, V]) run(ctx context.Context, cl *call[K, V]) {
-	cl.res = outcome[V]{err: errGoexit} // kept only if the fetch function never returns
+	cl.res.err = errGoexit // kept only if the fetch function never returns
 	cl.ctx.init(ctx, &c.life, cl.start)
-	defer func() {
-		cl.ctx.release()
-		c.finish(cl)
-		if cl.background {
-			c.background.Add(-1)
-		}
-		c.life.exit()
-	}()
-	skipStore := false
+	defer c.ended(cl)
 	if c.store != nil {
-		var err error
-		if skipStore, err = c.admit(cl); err != nil {
-			cl.res = outcome[V]{err: c.closedErr(err)}
-			return
+		c.runStored(cl)
+		return
+	}
+	c.stats.fetches.Add(1)
+	cl.inFetch = true
+	v, exp, err := cl.load(&cl.ctx, cl.key)
+	cl.inFetch = false
+	c.settle(cl, v, &exp, err)
+}
+
+// ended is run's deferred work: it turns a panic of the fetch function (run's direct call of it) into the
+// fetch's error, releases the fetch context, records and hands out the outcome, and counts the fetch out.
+// A panic anywhere else goes on.
+func (c *Cache[K, V]) ended(cl *call[K, V]) {
+	if cl.inFetch {
+		if r := recover(); r != nil {
+			cl.res.err = panicError(r)
 		}
+		cl.inFetch = false
+	}
+	cl.ctx.release()
+	c.finish(cl)
+	if cl.background {
+		c.background.Add(-1)
+	}
+	c.life.exit()
+}
+
+// settle makes what the fetch function returned cl's outcome.
+//
+//go:noinline
+func (c *Cache[K, V]) settle(cl *call[K, V], v V, exp *Expiry, err error) {
+	if err == nil {
+		err = c.expiry(&cl.res, v, exp, c.now())
+	}
+	if err != nil {
+		cl.res = outcome[V]{err: c.closedErr(err)}
+	}
+}
+
+// runStored is run with a store: it waits for an invalidation under way, then obtains the value.
+//
+//go:noinline
+func (c *Cache[K, V]) runStored(cl *call[K, V]) {
+	skipStore, err := c.admit(cl)
+	if err != nil {
+		cl.res = outcome[V]{err: c.closedErr(err)}
+		return
 	}
 	cl.res = c.obtain(cl, skipStore)
 }
@@ -269,14 +343,15 @@ func (c *Cache[K, V]) closedErr(err error) error {
 func (c *Cache[K, V]) obtain(cl *call[K, V], skipStore bool) outcome[V] {
 	ctx := &cl.ctx
 	var shared outcome[V] // the store's value, stale but usable
-	if c.store != nil && !skipStore {
+	if !skipStore {
 		e, ok, err := c.store.Load(ctx, cl.key)
 		if err != nil {
 			c.stats.storeErrors.Add(1)
 		}
 		if err == nil && ok {
 			now := c.now()
-			if o, err := c.expiry(e.Value, Expiry{Soft: e.Soft, Hard: e.Hard}, now); err == nil {
+			var o outcome[V]
+			if err := c.expiry(&o, e.Value, &Expiry{Soft: e.Soft, Hard: e.Hard}, now); err == nil {
 				o.reused = true
 				if now < o.soft {
 					return o
@@ -287,34 +362,36 @@ func (c *Cache[K, V]) obtain(cl *call[K, V], skipStore bool) outcome[V] {
 	}
 
 	c.stats.fetches.Add(1)
-	v, exp, err := c.callFetch(ctx, cl)
+	v, exp, err := c.callFetch(cl)
 	var o outcome[V]
 	if err == nil {
-		o, err = c.expiry(v, exp, c.now())
+		err = c.expiry(&o, v, &exp, c.now())
 	}
 	if err != nil {
 		shared.fallback = shared.ok
 		shared.err = c.closedErr(err)
 		return shared
 	}
-	if c.store != nil {
-		c.save(cl, o)
-	}
+	c.save(cl, o)
 	return o
 }
 
 // callFetch calls the fetch function, turning a panic into an error.
-func (c *Cache[K, V]) callFetch(ctx context.Context, cl *call[K, V]) (v V, exp Expiry, err error) {
+func (c *Cache[K, V]) callFetch(cl *call[K, V]) (v V, exp Expiry, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			if rerr, ok := r.(error); ok {
-				err = fmt.Errorf("%w: %w", ErrFetchPanic, rerr)
-			} else {
-				err = fmt.Errorf("%w: %v", ErrFetchPanic, r)
-			}
+			err = panicError(r)
 		}
 	}()
-	return cl.load(ctx, cl.key)
+	return cl.load(&cl.ctx, cl.key)
+}
+
+// panicError is the error a panic of the fetch function with value r becomes.
+func panicError(r any) error {
+	if rerr, ok := r.(error); ok {
+		return fmt.Errorf("%w: %w", ErrFetchPanic, rerr)
+	}
+	return fmt.Errorf("%w: %v", ErrFetchPanic, r)
 }
 
 // finish records the outcome of cl for its key, if cl is still the key's fetch (an invalidation detaches the
