@@ -154,6 +154,10 @@ func heapInUse() uint64 {
 	return ms.HeapAlloc
 }
 
+// loadSettle is the most TestLoad waits for connections and goroutines to
+// end: far beyond what they take even on a loaded machine.
+const loadSettle = 10 * time.Second
+
 // grantLifetime is past the longest life of any grant the fakes issue
 // (Entrupy's 24 h) and of the ledger's retention below.
 const (
@@ -182,14 +186,63 @@ type loadEnv struct {
 	transports []*http.Transport
 }
 
-// heap measures the live heap with no idle connection open: how many a
+// heap measures the live heap with no connection open: how many a
 // transport keeps (and their buffers, on both ends) varies from run to run.
-func (e *loadEnv) heap() uint64 {
+// It closes the idle ones and waits until both ends are gone: a fixed
+// pause is not enough on a loaded machine, where the goroutines that hold
+// a closed connection's buffers can take long to run.
+func (e *loadEnv) heap(t testing.TB) uint64 {
+	t.Helper()
 	for _, tr := range e.transports {
 		tr.CloseIdleConnections()
 	}
-	time.Sleep(20 * time.Millisecond) // the servers' ends notice and close
+	waitConnsGone(t)
 	return heapInUse()
+}
+
+// connFuncs are the functions of the goroutines that hold an HTTP
+// connection: the client's two per connection and the server's one.
+var connFuncs = []string{"net/http.(*persistConn).readLoop", "net/http.(*persistConn).writeLoop", "net/http.(*conn).serve"}
+
+// waitConnsGone waits until no goroutine of the process holds an HTTP
+// connection (TestLoad does not run in parallel with other tests), and
+// fails t after loadSettle.
+func waitConnsGone(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(loadSettle)
+	for {
+		n := connGoroutines()
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines still hold HTTP connections after %v", n, loadSettle)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// connGoroutines counts the goroutines running one of connFuncs.
+func connGoroutines() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	count := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		for _, f := range connFuncs {
+			if strings.Contains(g, "\n"+f+"(") {
+				count++
+				break
+			}
+		}
+	}
+	return count
 }
 
 // swap puts fresh fakes behind the servers.
@@ -334,20 +387,36 @@ func TestLoad(t *testing.T) {
 	// second, identical cycle.
 	reserveGoroutines(3 * sc.goroutines)
 	cycle(t, env, sc)
-	heap0 := env.heap()
+	heap0 := env.heap(t)
 	cold, warm := cycle(t, env, sc)
-	heapEnd := env.heap()
+	heapEnd := env.heap(t)
 	t.Logf("heap %d KiB before the cycle, %d KiB after it", heap0>>10, heapEnd>>10)
 	checkHeap(t, heap0, heapEnd)
 	reportMeasured("Load", loadDoc(sc, cold, warm, heap0, heapEnd))
 }
 
 // verifyNoLeak checks, once everything the test set up has been closed
-// (its cleanups run first), that no goroutine it started is left.
+// (its cleanups run first), that no goroutine it started is left. A
+// goroutine that is ending may take a while to be scheduled on a loaded
+// machine: goleak's own retries last under half a second, so they are
+// repeated for up to loadSettle before a goroutine counts as leaked.
 func verifyNoLeak(t *testing.T) {
 	t.Helper()
 	before := goleak.IgnoreCurrent()
-	t.Cleanup(func() { goleak.VerifyNone(t, before) })
+	t.Cleanup(func() {
+		deadline := time.Now().Add(loadSettle)
+		for {
+			err := goleak.Find(before)
+			if err == nil {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Error(err)
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
 }
 
 // checkHeap fails t when end is more than 10% above start.
@@ -381,7 +450,7 @@ func loadDoc(sc loadScale, cold, warm wave, heap0, end uint64) string {
 	}
 	fmt.Fprintf(&b, "\nUpstream calls: exactly one minting call per user and vendor (%d each; IDV also %d devices), one uqudo access token.\n",
 		sc.users, sc.users)
-	fmt.Fprintf(&b, "\nHeap (after two GCs, with fresh fakes, after a first identical cycle): %d KiB before the cycle, %d KiB after its grants expired and were invalidated (the test allows +10%%).\n",
+	fmt.Fprintf(&b, "\nHeap (after two GCs, with fresh fakes and every connection closed on both ends, after a first identical cycle): %d KiB before the cycle, %d KiB after its grants expired and were invalidated (the test allows +10%%).\n",
 		heap0>>10, end>>10)
 	return b.String()
 }
@@ -397,7 +466,7 @@ func TestSoak(t *testing.T) {
 	env := newLoadEnv(t)
 	reserveGoroutines(3 * sc.goroutines)
 	cycle(t, env, sc)
-	heap0 := env.heap()
+	heap0 := env.heap(t)
 	deadline := time.Now().Add(*soak)
 	rounds, starts := 0, 0
 	var p50s, p99s []time.Duration
@@ -405,12 +474,12 @@ func TestSoak(t *testing.T) {
 	for time.Now().Before(deadline) {
 		rounds++
 		cold, warm := cycle(t, env, sc)
-		t.Logf("cycle %d: heap %d KiB", rounds, env.heap()>>10)
+		t.Logf("cycle %d: heap %d KiB", rounds, env.heap(t)>>10)
 		starts += cold.calls + warm.calls
 		p50s, p99s = append(p50s, cold.p50, warm.p50), append(p99s, cold.p99, warm.p99)
 	}
 	wall := time.Since(begin)
-	heapEnd := env.heap()
+	heapEnd := env.heap(t)
 	checkHeap(t, heap0, heapEnd)
 	slices.Sort(p50s)
 	slices.Sort(p99s)
