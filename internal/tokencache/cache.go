@@ -218,9 +218,7 @@ func (c *Cache[K, V]) fresh(h uint64, key K) *node[K, V] {
 	if n == nil || c.now() >= n.refresh.Load() {
 		return nil
 	}
-	if !n.ref.Load() {
-		n.ref.Store(true)
-	}
+	n.touch()
 	c.stats.hits.add()
 	return n
 }

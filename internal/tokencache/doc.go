@@ -34,13 +34,17 @@
 // without locks and changed under the lock of one table. A key costs one node of 64 bytes with string keys
 // and pointer values (its value, deadlines, hash and state pointer) plus its cell, about 100 bytes in all
 // besides the key's and the value's own memory. A miss allocates the node and the fetch's state, which is
-// dropped when the fetch ends (and, when the caller's context can end, the fetch's goroutine and a channel). Eviction is second-chance ("clock") over the tables: a hand passes over the
-// nodes in hash order, clearing the used flag of a node used since it last passed (a new node counts as used)
-// and evicting the first one whose flag is clear; it stops honouring the flags after 256 cells, so one
-// eviction never looks at more. The cache keeps no reference to an evicted value (a lookup running at that
-// moment may still be reading an older table that holds it), and it keeps the bound after every insertion, unless the keys over it are busy (see WithMaxEntries). No lock is held
-// for work proportional to the number of keys: the most done under one is the split of a full table, 256
-// cells, with a copy of the directory (about one pointer per hundred keys).
+// dropped when the fetch ends (and, when the caller's context can end, the fetch's goroutine and a channel).
+//
+// Eviction is a clock with use counts over the tables: a hand passes over the nodes in hash order, lowering
+// the count of each node it passes (one for a new node, one more per use, up to 3) and evicting the first
+// one whose count it finds at zero, so that a key used again between evictions outlasts keys used once; it
+// stops honouring the counts after 256 cells, so one eviction never looks at more. The cache keeps no
+// reference to an evicted value (a lookup running at that moment may still be reading an older table that
+// holds it), and it keeps the bound after every insertion, unless the keys over it are busy (see
+// WithMaxEntries). No lock is held for work proportional to the number of keys: the most done under one is
+// the split of a full table, 256 cells, and, when the split needs one more bit of hash, a copy of the
+// directory (one pointer per 100 keys or so; otherwise its entries are updated in place).
 //
 // # Own engine, not otter as storage
 //

@@ -14,14 +14,14 @@ type keyState[K comparable, V any] struct {
 	err     error       // last failure, returned to callers until retryAt
 	retryAt int64       // no new fetch before this
 
-	pins     int           // invalidations under way; the node is not evicted while any is
 	barrier  chan struct{} // non-nil while pins > 0, closed when it drops to 0; fetches wait on it
-	saving   int           // Store.Save calls under way for the key
 	saved    chan struct{} // closed when saving drops to 0; made only when an invalidation waits for it
+	pins     int32         // invalidations under way; the node is not evicted while any is
+	saving   int32         // Store.Save calls under way for the key
 	distrust bool          // an invalidation could not clear the store: fetches skip Store.Load
 
-	first     call[K, V] // the first fetch of the state, allocated with it
 	firstUsed bool
+	first     call[K, V] // the first fetch of the state, allocated with it (a miss allocates one object)
 }
 
 // idle reports whether st holds nothing worth keeping.
@@ -58,25 +58,24 @@ type call[K comparable, V any] struct {
 	key        K
 	hash       uint64
 	load       FetchFunc[K, V]
-	start      time.Duration // when the fetch was started, since procStart: its timeout runs from there
-	background bool
-	inFetch    bool          // the fetch function, called by run itself, has not returned
 	done       chan struct{} // closed when res is set; made by the first waiter, under the key's lock
 	res        outcome[V]
-	ctx        fetchCtx
+	ctx        fetchCtx // its deadline is set when the call starts, the rest by run
+	background bool
+	inFetch    bool // the fetch function, called by run itself, has not returned
 }
 
 // outcome is what a fetch produced: a value, an error, or both when the fetch failed but the store held a
 // value still usable.
 type outcome[V any] struct {
 	val      V
-	ok       bool // val is set
 	refresh  int64
 	soft     int64 // soft expiry before jitter
 	hard     int64
+	err      error
+	ok       bool // val is set
 	reused   bool // the value came from the store
 	fallback bool // the value is the store's stale one, served because the fetch failed
-	err      error
 }
 
 // value is Get's result from begin's, once the fetch begin left to run or wait for has ended.
@@ -155,7 +154,7 @@ func (c *Cache[K, V]) begin(ctx context.Context, h uint64, key K, load FetchFunc
 		}
 		n = &node[K, V]{hash: h, key: key}
 		n.refresh.Store(noValue)
-		n.ref.Store(true)
+		n.ref.Store(1)
 		if c.idx.add(t, n) {
 			break
 		}
@@ -173,9 +172,7 @@ func (c *Cache[K, V]) begin(ctx context.Context, h uint64, key K, load FetchFunc
 			t.mu.Unlock()
 			c.stats.staleHits.Add(1)
 		}
-		if !n.ref.Load() {
-			n.ref.Store(true)
-		}
+		n.touch()
 		return n, nil, served, nil
 	}
 	c.stats.misses.Add(1)
@@ -209,7 +206,8 @@ func (c *Cache[K, V]) begin(ctx context.Context, h uint64, key K, load FetchFunc
 	}
 	st := n.state()
 	cl := st.newCall()
-	cl.key, cl.hash, cl.load, cl.start = key, h, load, since(real)
+	cl.key, cl.hash, cl.load = key, h, load
+	cl.ctx.start(since(real), &c.life)
 	st.call = cl
 	inline := ctx.Done() == nil
 	if !inline {
@@ -263,7 +261,8 @@ func (c *Cache[K, V]) refreshLocked(ctx context.Context, n *node[K, V], now int6
 	}
 	st := n.state()
 	cl := st.newCall()
-	cl.key, cl.hash, cl.load, cl.start, cl.background = n.key, n.hash, load, since(real), true
+	cl.key, cl.hash, cl.load, cl.background = n.key, n.hash, load, true
+	cl.ctx.start(since(real), &c.life)
 	st.call = cl
 	c.stats.refreshes.Add(1)
 	go c.run(context.WithoutCancel(ctx), cl)
@@ -275,7 +274,7 @@ func (c *Cache[K, V]) refreshLocked(ctx context.Context, n *node[K, V], now int6
 // function is recovered by ended.
 func (c *Cache[K, V]) run(ctx context.Context, cl *call[K, V]) {
 	cl.res.err = errGoexit // kept only if the fetch function never returns
-	cl.ctx.init(ctx, &c.life, cl.start)
+	cl.ctx.values = ctx
 	defer c.ended(cl)
 	if c.store != nil {
 		c.runStored(cl)
@@ -431,12 +430,14 @@ func (c *Cache[K, V]) keep(t *table[K, V], n *node[K, V], res *outcome[V]) {
 	if !n.hasValue() {
 		n.val, n.hard = res.val, res.hard
 		n.refresh.Store(res.refresh) // publishes val and hard to the lock-free readers
-		n.ref.Store(true)
+		if n.ref.Load() == 0 {
+			n.ref.Store(1)
+		}
 		return
 	}
 	nn := &node[K, V]{hash: n.hash, key: n.key, val: res.val, hard: res.hard, st: n.st}
 	nn.refresh.Store(res.refresh)
-	nn.ref.Store(true)
+	nn.ref.Store(max(n.ref.Load(), 1)) // the key's uses carry over to its new value
 	c.idx.replace(t, n, nn)
 }
 

@@ -38,9 +38,10 @@ type fetchArm struct {
 // procStart is the origin of fetchCtx's monotonic readings.
 var procStart = time.Now()
 
-// init readies f for a fetch started at start (since procStart).
-func (f *fetchCtx) init(values context.Context, life *lifecycle, start time.Duration) {
-	f.values, f.life = values, life
+// start readies f for a fetch started at start (since procStart); the fetch sets f.values before it calls
+// the fetch function.
+func (f *fetchCtx) start(start time.Duration, life *lifecycle) {
+	f.life = life
 	f.deadline = start + life.timeout
 }
 

@@ -14,23 +14,28 @@ import (
 // Lookups take no lock and write nothing: they load the directory, the table and the cells with atomic loads
 // (see find). Changes to a table are made under its mutex, which is also the lock of every key the table
 // holds (see node.st). When a table fills up it is replaced, under its lock, by a bigger one or, past
-// maxCells, by two tables each taking half of its hash range; the directory is then copied with the new
-// tables in (copy on write) and the old table is marked dead, so that writers that find it dead look again.
+// maxCells, by two tables each taking half of its hash range; the directory's entries for it are then
+// pointed at the new tables (in place, or in a copy of the directory twice as big when a split needs one
+// more bit of hash to tell its halves apart) and the old table is marked dead, so that writers that find it
+// dead look again.
 // A replacement copies at most maxCells pointers, and the directory copy has one pointer per maxCells*3/8
 // keys or so: no operation does work in proportion to the number of keys while holding a lock.
 //
 // Readers still on an old directory or table see the nodes as they were and may miss a node added since;
 // a miss is checked again under the lock of the key's live table before anything is added.
 //
-// Eviction is second-chance ("clock") over the tables themselves: a hand walks the cells in hash order; a
-// node whose ref flag is set (set by every use, and when the node gets a value) has it cleared and is
-// passed over, a node whose flag is clear is evicted. The hand looks at no more than evictScan cells per
-// eviction; when every node it saw was recently used, it evicts the first node it meets that is not busy.
+// Eviction is a clock with use counts (GCLOCK) over the tables themselves: a hand walks the cells in hash
+// order; a node whose count (one when the node is added, and when it gets a value with none left; one more
+// per use, up to maxRef) is above zero has it lowered by one and is passed over, a node whose count is zero
+// is evicted. A key used again between two evictions therefore outlasts keys used once, even when every key
+// was used since the hand last passed (with a single used flag, the hand would clear every flag in one lap
+// and evict whichever came first). The hand looks at no more than evictScan cells per eviction; when every
+// node it saw was still counted, it evicts the first node it meets that is not busy.
 
 const (
 	minCells  = 8   // cells of a new table
 	maxCells  = 256 // past this a full table splits instead of growing
-	evictScan = 256 // cells the hand looks at before it stops honouring the ref flags
+	evictScan = 256 // cells the hand looks at before it stops honouring the use counts
 
 	maxInitialTables = 16
 )
@@ -42,8 +47,8 @@ type node[K comparable, V any] struct {
 	// set, and read after it is loaded.
 	refresh atomic.Int64
 	hash    uint64
-	hard    int64       // hard expiry, nanoseconds since the cache's base time
-	ref     atomic.Bool // used since the eviction hand last passed
+	hard    int64         // hard expiry, nanoseconds since the cache's base time
+	ref     atomic.Uint32 // uses, up to maxRef, less one each time the eviction hand passes (see touch)
 	key     K
 	val     V
 	// st is the key's fetch, failure and invalidation state; nil when there is none. Guarded by the lock of
@@ -56,6 +61,18 @@ const noValue = -1 << 63
 
 func (n *node[K, V]) hasValue() bool { return n.refresh.Load() != noValue }
 
+// maxRef is the most uses a node's count remembers: a node used that often survives that many passes of the
+// eviction hand with no use in between.
+const maxRef = 3
+
+// touch counts a use of n. Once the count is at maxRef (a key in steady use) it only reads it, so that
+// goroutines using the same key on several cores do not write its cache line.
+func (n *node[K, V]) touch() {
+	if r := n.ref.Load(); r < maxRef {
+		n.ref.Store(r + 1) // a use lost to a concurrent one or to the hand only makes eviction approximate
+	}
+}
+
 // busy reports whether n must not be evicted: its state holds a fetch, an invalidation or a store save
 // under way. The caller holds the lock of n's table.
 func (n *node[K, V]) busy() bool {
@@ -65,7 +82,7 @@ func (n *node[K, V]) busy() bool {
 
 type directory[K comparable, V any] struct {
 	shift  uint // 64 minus the directory's depth: tables[hash>>shift] (a shift of 64 gives 0)
-	tables []*table[K, V]
+	tables []atomic.Pointer[table[K, V]]
 }
 
 type table[K comparable, V any] struct {
@@ -115,9 +132,9 @@ func (x *index[K, V]) init(max int) {
 	for 1<<depth < maxInitialTables && (maxCells/2)<<depth < max {
 		depth++
 	}
-	d := &directory[K, V]{shift: 64 - depth, tables: make([]*table[K, V], 1<<depth)}
+	d := &directory[K, V]{shift: 64 - depth, tables: make([]atomic.Pointer[table[K, V]], 1<<depth)}
 	for i := range d.tables {
-		d.tables[i] = newTable[K, V](depth, uint64(i), minCells)
+		d.tables[i].Store(newTable[K, V](depth, uint64(i), minCells))
 	}
 	x.dir.Store(d)
 }
@@ -127,7 +144,7 @@ func (x *index[K, V]) hash(key K) uint64 { return maphash.Comparable(x.seed, key
 // find returns the node for key, or nil, without locking. The node may have just left the index.
 func (x *index[K, V]) find(h uint64, key K) *node[K, V] {
 	d := x.dir.Load()
-	t := d.tables[h>>d.shift]
+	t := d.tables[h>>d.shift].Load()
 	mask := uint64(len(t.cells) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		c := &t.cells[i]
@@ -145,7 +162,7 @@ func (x *index[K, V]) find(h uint64, key K) *node[K, V] {
 func (x *index[K, V]) lock(h uint64) *table[K, V] {
 	for {
 		d := x.dir.Load()
-		t := d.tables[h>>d.shift]
+		t := d.tables[h>>d.shift].Load()
 		t.mu.Lock()
 		if !t.dead {
 			return t
@@ -238,24 +255,24 @@ func (x *index[K, V]) grow(t *table[K, V]) {
 	x.dirMu.Lock()
 	d := x.dir.Load()
 	depth := 64 - d.shift
-	nd := &directory[K, V]{shift: d.shift}
-	if t.depth+uint(len(repl)-1) > depth { // the split needs one more bit of directory
-		nd.shift--
-		depth++
-		nd.tables = make([]*table[K, V], 2*len(d.tables))
-		for i, tt := range d.tables {
-			nd.tables[2*i], nd.tables[2*i+1] = tt, tt
+	grown := t.depth+uint(len(repl)-1) > depth // the split needs one more bit of directory
+	if grown {                                 // copy it, twice as big
+		nd := &directory[K, V]{shift: d.shift - 1, tables: make([]atomic.Pointer[table[K, V]], 2*len(d.tables))}
+		for i := range d.tables {
+			tt := d.tables[i].Load()
+			nd.tables[2*i].Store(tt)
+			nd.tables[2*i+1].Store(tt)
 		}
-	} else {
-		nd.tables = make([]*table[K, V], len(d.tables))
-		copy(nd.tables, d.tables)
+		d, depth = nd, depth+1
 	}
 	span := 1 << (depth - t.depth) // directory entries of t
 	first := int(t.prefix) << (depth - t.depth)
 	for j := range span {
-		nd.tables[first+j] = repl[j*len(repl)/span]
+		d.tables[first+j].Store(repl[j*len(repl)/span])
 	}
-	x.dir.Store(nd)
+	if grown {
+		x.dir.Store(d)
+	}
 	x.dirMu.Unlock()
 	t.dead = true
 }
@@ -298,8 +315,9 @@ func (x *index[K, V]) evict(max int64) (evicted uint64) {
 	return evicted
 }
 
-// evictOne moves the hand until it evicts a node: the first one not busy and not recently used within
-// evictScan cells, otherwise the first one not busy within as many more. It reports false if it found none.
+// evictOne moves the hand until it evicts a node: the first one not busy whose use count it finds at zero
+// within evictScan cells (lowering the others'), otherwise the first one not busy within as many more. It
+// reports false if it found none.
 // The caller holds evictMu.
 func (x *index[K, V]) evictOne() bool {
 	for scanned := 0; scanned < 2*evictScan; {
@@ -312,8 +330,8 @@ func (x *index[K, V]) evictOne() bool {
 			if n == nil || n == x.tomb || n.busy() {
 				continue
 			}
-			if scanned <= evictScan && n.ref.Load() {
-				n.ref.Store(false)
+			if r := n.ref.Load(); scanned <= evictScan && r > 0 {
+				n.ref.Store(r - 1)
 				continue
 			}
 			x.removeAt(t, i)

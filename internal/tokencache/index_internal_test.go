@@ -20,7 +20,8 @@ func checkIndex[K comparable, V any](t *testing.T, x *index[K, V]) (tables int) 
 	d := x.dir.Load()
 	depth := 64 - d.shift
 	total := 0
-	for i, tb := range d.tables {
+	for i := range d.tables {
+		tb := d.tables[i].Load()
 		tb.mu.Lock()
 		if tb.dead {
 			t.Fatalf("directory entry %d holds a dead table", i)
@@ -139,8 +140,8 @@ func TestIndex_TombstonesAreReclaimed(t *testing.T) {
 	if len(d.tables) != maxInitialTables { // the default bound starts at that many
 		t.Fatalf("empty cache has %d tables", len(d.tables))
 	}
-	for _, tb := range d.tables {
-		if len(tb.cells) != minCells {
+	for i := range d.tables {
+		if tb := d.tables[i].Load(); len(tb.cells) != minCells {
 			t.Fatalf("empty cache grew a table to %d cells", len(tb.cells))
 		}
 	}
@@ -169,8 +170,8 @@ func BenchmarkIndexGrow(b *testing.B) {
 		b.StopTimer()
 		d := x.dir.Load()
 		var full *table[string, string]
-		for _, tb := range d.tables { // the fullest table, grown in place of the usual insert
-			if full == nil || tb.used > full.used {
+		for i := range d.tables { // the fullest table, grown in place of the usual insert
+			if tb := d.tables[i].Load(); full == nil || tb.used > full.used {
 				full = tb
 			}
 		}

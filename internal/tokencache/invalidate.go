@@ -112,7 +112,7 @@ func (c *Cache[K, V]) drop(t *table[K, V], n *node[K, V]) *node[K, V] {
 	}
 	nn := &node[K, V]{hash: n.hash, key: n.key, st: n.st}
 	nn.refresh.Store(noValue)
-	nn.ref.Store(true)
+	nn.ref.Store(1)
 	c.idx.replace(t, n, nn)
 	return nn
 }
@@ -129,7 +129,7 @@ func (c *Cache[K, V]) invalidateStored(ctx context.Context, key K, match func(V)
 		}
 		n = &node[K, V]{hash: h, key: key}
 		n.refresh.Store(noValue)
-		n.ref.Store(true)
+		n.ref.Store(1)
 		if c.idx.add(t, n) {
 			break
 		}

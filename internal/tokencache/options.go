@@ -136,8 +136,9 @@ func WithFetchTimeout(d time.Duration) Option {
 	}
 }
 
-// WithMaxEntries bounds the number of keys held in memory. Past it, the least recently used keys are evicted,
-// approximately (second-chance "clock" order). A key with a fetch, an invalidation or a store save under way is
+// WithMaxEntries bounds the number of keys held in memory. Past it, keys are evicted in approximately least
+// recently used order, a key used several times since it was last passed over outlasting one used once (a
+// clock with use counts, see the package doc). A key with a fetch, an invalidation or a store save under way is
 // not evicted, so the bound can be exceeded by the number of such keys until a later Get adds a key. 0 means
 // the default, 10000; negative is an error.
 func WithMaxEntries(n int) Option {
