@@ -133,9 +133,6 @@ func New(opts ...Option) *Fake {
 	return f
 }
 
-// String describes the fake without its key.
-func (f *Fake) String() string { return "sentiancetest.Fake" }
-
 // ServeHTTP implements http.Handler.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) { f.mux.ServeHTTP(w, r) }
 
