@@ -198,7 +198,9 @@ type webhookBody struct {
 // to look up yet, are 503 so that uqudo delivers again), then calls fn with
 // the verified result and answers 200 only when fn returned nil. An error
 // from fn, or a panic in it (recovered), answers 500; the log line, if a
-// logger is set, never holds the body or the result. With [WithDedup], a
+// logger is set, never holds the body or the result (a panic is logged by
+// its value's type only, such as "callback panicked: string", never its
+// text, which may hold the result). With [WithDedup], a
 // replayed result is answered 200 without calling fn.
 //
 // It returns an error matching [ErrInvalidInput] (a [*ValidationError]) for
@@ -320,23 +322,20 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // call runs the callback, turning a panic into an error that names only
-// the panic's type (or its message, for an error or a string), never the
-// result. http.ErrAbortHandler is re-panicked, as net/http expects.
+// the type of the panic's value ("callback panicked: *errors.errorString",
+// "callback panicked: string"), never its text: an error's or a string's
+// text is the app's, and may quote the result. http.ErrAbortHandler is
+// re-panicked, as net/http expects.
 func (h *webhookHandler) call(ctx context.Context, res *Result) (err error) {
 	defer func() {
 		p := recover()
-		switch v := p.(type) {
-		case nil:
-		case error:
-			if errors.Is(v, http.ErrAbortHandler) {
-				panic(v)
-			}
-			err = fmt.Errorf("callback panicked: %s", capString(v.Error(), 200))
-		case string:
-			err = fmt.Errorf("callback panicked: %s", capString(v, 200))
-		default:
-			err = fmt.Errorf("callback panicked with a %T", v)
+		if p == nil {
+			return
 		}
+		if e, ok := p.(error); ok && errors.Is(e, http.ErrAbortHandler) {
+			panic(p)
+		}
+		err = fmt.Errorf("callback panicked: %T", p)
 	}()
 	return h.fn(ctx, res)
 }
