@@ -34,6 +34,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sdkbroker/sdkbroker/broker"
 	"github.com/sdkbroker/sdkbroker/entrupy"
 	"github.com/sdkbroker/sdkbroker/entrupy/entrupytest"
 	"github.com/sdkbroker/sdkbroker/idv"
@@ -940,4 +941,96 @@ func faultWallDoc(rows []faultRow) string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %v | %v |\n", r.fault.name, r.vendor, r.call, r.wall.Round(time.Millisecond), r.bound())
 	}
 	return b.String()
+}
+
+// TestRedirectRefused: a call answered with a redirect to another host
+// fails with an error that matches its vendor package's ErrRedirectRefused
+// (the broker's too: the same value) inside a TransportError, through
+// every vendor client's creating and idempotent call and through
+// broker.Start; it is not retryable, and the other host receives nothing.
+func TestRedirectRefused(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var other atomic.Int32
+	// redirector answers every request with a 307 to the same path on
+	// another host, which serves to.
+	redirector := func(t *testing.T, to http.Handler) string {
+		otherSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			other.Add(1)
+			to.ServeHTTP(w, r)
+		}))
+		t.Cleanup(otherSrv.Close)
+		front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, otherSrv.URL+r.URL.RequestURI(), http.StatusTemporaryRedirect)
+		}))
+		t.Cleanup(front.Close)
+		return front.URL
+	}
+	check := func(t *testing.T, what string, err, sentinel error) {
+		t.Helper()
+		var te *broker.TransportError
+		switch {
+		case !errors.Is(err, sentinel):
+			t.Errorf("%s: %v does not match the package's ErrRedirectRefused", what, err)
+		case !errors.Is(err, broker.ErrRedirectRefused):
+			t.Errorf("%s: %v does not match broker.ErrRedirectRefused", what, err)
+		case !errors.As(err, &te):
+			t.Errorf("%s: %T is not a TransportError", what, err)
+		case broker.IsRetryable(err):
+			t.Errorf("%s: a refused redirect is retryable", what)
+		}
+	}
+	sentinels := map[string]error{"entrupy": entrupy.ErrRedirectRefused, "sentiance": sentiance.ErrRedirectRefused,
+		"idv": idv.ErrRedirectRefused, "uqudo": uqudo.ErrRedirectRefused}
+	for _, v := range faultVendors() {
+		t.Run(v.name, func(t *testing.T) {
+			fake, fakeURL, readArg := v.start(t)
+			c, err := v.open(redirector(t, fake)+"/", fakeURL+"/", &http.Client{}, faultAttempt, fake)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.close()
+			check(t, v.createName, c.create(ctx, readArg), sentinels[v.name])
+			check(t, v.readName, c.read(ctx, readArg), sentinels[v.name])
+		})
+	}
+	t.Run("broker", func(t *testing.T) {
+		ef, sf, inf, uf := entrupytest.NewServer(t), sentiancetest.NewServer(t), idvtest.NewServer(t), uqudotest.NewServer(t)
+		ec, err := entrupy.NewClient(ef.Credentials(), entrupy.WithBaseURL(redirector(t, ef)), entrupytest.FastRetry())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc, err := sentiance.NewClient(sf.Credentials(), sentiance.WithBaseURL(redirector(t, sf)), sentiancetest.FastRetry())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ic, err := idv.NewClient(redirector(t, inf), inf.Credentials(), idv.WithInsecureHTTP(), idvtest.FastRetry())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// uqudo's token comes from its fake: the redirect is on the call.
+		uc, err := uqudo.NewClient(uf.Credentials(), uqudo.WithBaseURL(redirector(t, uf)), uqudo.WithAuthURL(uf.URL), uqudotest.FastRetry())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ec.Close(); sc.Close(); ic.Close(); uc.Close() })
+		b, err := broker.New(broker.WithEntrupy(ec), broker.WithSentiance(sc),
+			broker.WithIDV(ic, broker.IDVParams{WorkflowID: "wf-1"}),
+			broker.WithUqudo(uc, broker.UqudoParams{Data: uqudo.NewSessionData(uqudo.DocumentTypePassport)}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(b.Close)
+		for _, v := range broker.Vendors() {
+			req := broker.Request{Vendor: v, UserID: "user-0001"}
+			if v == broker.Entrupy {
+				req.Entrupy = &broker.EntrupyParams{SDKAuthorizationRequest: "sdk-request", Email: "a@example.com"}
+			}
+			_, err := b.Start(ctx, req)
+			check(t, "broker.Start "+string(v), err, broker.ErrRedirectRefused)
+		}
+	})
+	if n := other.Load(); n != 0 {
+		t.Errorf("the redirect was followed to the other host (%d requests)", n)
+	}
 }

@@ -29,6 +29,11 @@ var (
 	ErrServer = httpx.ErrServer
 	// ErrMalformedResponse reports a vendor answer that could not be used.
 	ErrMalformedResponse = httpx.ErrMalformedResponse
+	// ErrRedirectRefused is the cause, inside a [*TransportError], of a
+	// vendor call answered with a redirect to another host or scheme, which
+	// the vendor clients never follow (the credential must not reach that
+	// host). It is not retried, and [IsRetryable] reports false for it.
+	ErrRedirectRefused = httpx.ErrRedirectRefused
 )
 
 // APIError is a non-2xx answer from a vendor (an alias of the type every

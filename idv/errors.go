@@ -86,6 +86,14 @@ var (
 	ErrBodyTooLarge = httpx.ErrBodyTooLarge
 )
 
+// ErrRedirectRefused is the cause, inside a [*TransportError], of a call
+// that the IDV service answered with a redirect to another host or scheme: the
+// client never follows one, so that no credential reaches that host (a
+// redirect to the same host and scheme is left to the *http.Client's
+// redirect policy). It is not retried, and [IsRetryable] reports false for
+// it; match it with errors.Is.
+var ErrRedirectRefused = httpx.ErrRedirectRefused
+
 // IsRetryable reports whether err is worth retrying later: a 429, 502, 503
 // or 504 answer, a connection failure, or a timeout that was not the
 // caller's own deadline. A 5xx to a call that creates something is not

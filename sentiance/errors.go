@@ -84,6 +84,14 @@ var (
 	ErrBodyTooLarge = httpx.ErrBodyTooLarge
 )
 
+// ErrRedirectRefused is the cause, inside a [*TransportError], of a call
+// that Sentiance answered with a redirect to another host or scheme: the
+// client never follows one, so that no credential reaches that host (a
+// redirect to the same host and scheme is left to the *http.Client's
+// redirect policy). It is not retried, and [IsRetryable] reports false for
+// it; match it with errors.Is.
+var ErrRedirectRefused = httpx.ErrRedirectRefused
+
 // ErrClosed is returned by calls made after [Client.Close]; nothing is sent.
 var ErrClosed = errors.New("sentiance: client is closed")
 

@@ -98,6 +98,14 @@ var (
 	ErrBodyTooLarge = httpx.ErrBodyTooLarge
 )
 
+// ErrRedirectRefused is the cause, inside a [*TransportError], of a call
+// that uqudo answered with a redirect to another host or scheme: the
+// client never follows one, so that no credential reaches that host (a
+// redirect to the same host and scheme is left to the *http.Client's
+// redirect policy). It is not retried, and [IsRetryable] reports false for
+// it; match it with errors.Is.
+var ErrRedirectRefused = httpx.ErrRedirectRefused
+
 // ErrBadCredentials reports that uqudo's token endpoint rejected the client
 // id or secret (401, or an OAuth "invalid_client" answer). It matches
 // [ErrUnauthorized] too. The client does not retry it in a loop: the failure
