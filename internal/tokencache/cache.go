@@ -215,7 +215,7 @@ func (c *Cache[K, V]) Peek(key K) (V, Info, bool) {
 // otherwise. No lock, no allocation, one clock read.
 func (c *Cache[K, V]) fresh(h uint64, key K) *node[K, V] {
 	n := c.idx.find(h, key)
-	if n == nil || c.now() >= n.refresh.Load() {
+	if n == nil || c.now() >= n.loadRefresh() {
 		return nil
 	}
 	n.touch()
@@ -225,7 +225,7 @@ func (c *Cache[K, V]) fresh(h uint64, key K) *node[K, V] {
 
 // info describes the value of n, which has one.
 func (c *Cache[K, V]) info(n *node[K, V], reused bool) Info {
-	return Info{Soft: c.at(n.refresh.Load()), Hard: c.at(n.hard), Reused: reused}
+	return Info{Soft: c.at(n.loadRefresh()), Hard: c.at(n.hard), Reused: reused}
 }
 
 // Len returns the number of keys held in memory, with or without a usable value.

@@ -29,19 +29,35 @@ func (st *keyState[K, V]) idle() bool {
 	return st.call == nil && st.err == nil && st.pins == 0 && st.saving == 0 && !st.distrust
 }
 
-// newCall returns a call for st to start.
-func (st *keyState[K, V]) newCall() *call[K, V] {
-	if !st.firstUsed {
+// startCall makes a new call the fetch of n's key and returns it, for the caller to fill in; a key without
+// state gets one, with the call as its first fetch (one allocation for both). The caller holds the lock of
+// n's table.
+//
+// A new state is written before it is read: memory the runtime has just taken from the operating system is
+// mapped on first touch, and a first touch that reads maps the shared zero page, which the first write then
+// has to replace (a second fault, and a flush of that page from every core's TLB).
+func (n *node[K, V]) startCall() *call[K, V] {
+	st := n.st
+	var cl *call[K, V]
+	switch {
+	case st == nil:
+		st = &keyState[K, V]{firstUsed: true}
+		n.st = st
+		cl = &st.first
+	case !st.firstUsed:
 		st.firstUsed = true
-		return &st.first
+		cl = &st.first
+	default:
+		cl = new(call[K, V])
 	}
-	return new(call[K, V])
+	st.call = cl
+	return cl
 }
 
 // state returns n's state, adding one if it has none. The caller holds the lock of n's table.
 func (n *node[K, V]) state() *keyState[K, V] {
 	if n.st == nil {
-		n.st = new(keyState[K, V])
+		n.st = &keyState[K, V]{} // written before it is read (see startCall)
 	}
 	return n.st
 }
@@ -152,9 +168,7 @@ func (c *Cache[K, V]) begin(ctx context.Context, h uint64, key K, load FetchFunc
 			c.stats.misses.Add(1)
 			return nil, nil, failed, ErrClosed
 		}
-		n = &node[K, V]{hash: h, key: key}
-		n.refresh.Store(noValue)
-		n.ref.Store(1)
+		n = newNode[K, V](h, key)
 		if c.idx.add(t, n) {
 			break
 		}
@@ -164,7 +178,7 @@ func (c *Cache[K, V]) begin(ctx context.Context, h uint64, key K, load FetchFunc
 
 	now, real := c.clocks()
 	if n.hasValue() && now < subSat(n.hard, int64(c.opt.margin)) {
-		if now < n.refresh.Load() {
+		if now < n.loadRefresh() {
 			t.mu.Unlock()
 			c.stats.hits.add()
 		} else {
@@ -204,11 +218,9 @@ func (c *Cache[K, V]) begin(ctx context.Context, h uint64, key K, load FetchFunc
 		t.mu.Unlock()
 		return nil, nil, failed, ErrClosed
 	}
-	st := n.state()
-	cl := st.newCall()
+	cl := n.startCall()
 	cl.key, cl.hash, cl.load = key, h, load
 	cl.ctx.start(since(real), &c.life)
-	st.call = cl
 	inline := ctx.Done() == nil
 	if !inline {
 		cl.done = make(chan struct{})
@@ -259,11 +271,9 @@ func (c *Cache[K, V]) refreshLocked(ctx context.Context, n *node[K, V], now int6
 		c.background.Add(-1)
 		return
 	}
-	st := n.state()
-	cl := st.newCall()
+	cl := n.startCall()
 	cl.key, cl.hash, cl.load, cl.background = n.key, n.hash, load, true
 	cl.ctx.start(since(real), &c.life)
-	st.call = cl
 	c.stats.refreshes.Add(1)
 	go c.run(context.WithoutCancel(ctx), cl)
 }
@@ -429,15 +439,15 @@ func (c *Cache[K, V]) finish(cl *call[K, V]) {
 func (c *Cache[K, V]) keep(t *table[K, V], n *node[K, V], res *outcome[V]) {
 	if !n.hasValue() {
 		n.val, n.hard = res.val, res.hard
-		n.refresh.Store(res.refresh) // publishes val and hard to the lock-free readers
-		if n.ref.Load() == 0 {
-			n.ref.Store(1)
+		n.storeRefresh(res.refresh) // publishes val and hard to the lock-free readers
+		if n.loadRef() == 0 {
+			n.storeRef(1)
 		}
 		return
 	}
-	nn := &node[K, V]{hash: n.hash, key: n.key, val: res.val, hard: res.hard, st: n.st}
-	nn.refresh.Store(res.refresh)
-	nn.ref.Store(max(n.ref.Load(), 1)) // the key's uses carry over to its new value
+	// The key's uses carry over to its new value.
+	nn := &node[K, V]{refresh: res.refresh, hash: n.hash, hard: res.hard, ref: max(n.loadRef(), 1), key: n.key,
+		val: res.val, st: n.st}
 	c.idx.replace(t, n, nn)
 }
 

@@ -41,14 +41,19 @@ const (
 )
 
 // node is one key in the index: its value, immutable once set, and its per-key state.
+//
+// refresh and ref are read and written atomically (loadRefresh, storeRefresh, loadRef, storeRef) once the
+// node is in the index, and set plainly by newNode and keep before it is: a new node costs no atomic store
+// (an exchange instruction, which waits for every store before it to land). refresh is the first field so
+// that it is 64-bit aligned on 32-bit platforms too.
 type node[K comparable, V any] struct {
 	// refresh is when the value stops being fresh (nanoseconds since the cache's base time); noValue while
 	// the node has none yet. It is the node's publication point: val and hard are written before it is
 	// set, and read after it is loaded.
-	refresh atomic.Int64
+	refresh int64
 	hash    uint64
-	hard    int64         // hard expiry, nanoseconds since the cache's base time
-	ref     atomic.Uint32 // uses, up to maxRef, less one each time the eviction hand passes (see touch)
+	hard    int64  // hard expiry, nanoseconds since the cache's base time
+	ref     uint32 // uses, up to maxRef, less one each time the eviction hand passes (see touch)
 	key     K
 	val     V
 	// st is the key's fetch, failure and invalidation state; nil when there is none. Guarded by the lock of
@@ -59,7 +64,16 @@ type node[K comparable, V any] struct {
 // noValue is node.refresh of a node that has no value yet.
 const noValue = -1 << 63
 
-func (n *node[K, V]) hasValue() bool { return n.refresh.Load() != noValue }
+// newNode returns a node for key, without a value, counted as used once.
+func newNode[K comparable, V any](h uint64, key K) *node[K, V] {
+	return &node[K, V]{refresh: noValue, hash: h, ref: 1, key: key}
+}
+
+func (n *node[K, V]) loadRefresh() int64   { return atomic.LoadInt64(&n.refresh) }
+func (n *node[K, V]) storeRefresh(r int64) { atomic.StoreInt64(&n.refresh, r) }
+func (n *node[K, V]) loadRef() uint32      { return atomic.LoadUint32(&n.ref) }
+func (n *node[K, V]) storeRef(r uint32)    { atomic.StoreUint32(&n.ref, r) }
+func (n *node[K, V]) hasValue() bool       { return n.loadRefresh() != noValue }
 
 // maxRef is the most uses a node's count remembers: a node used that often survives that many passes of the
 // eviction hand with no use in between.
@@ -68,8 +82,8 @@ const maxRef = 3
 // touch counts a use of n. Once the count is at maxRef (a key in steady use) it only reads it, so that
 // goroutines using the same key on several cores do not write its cache line.
 func (n *node[K, V]) touch() {
-	if r := n.ref.Load(); r < maxRef {
-		n.ref.Store(r + 1) // a use lost to a concurrent one or to the hand only makes eviction approximate
+	if r := n.loadRef(); r < maxRef {
+		n.storeRef(r + 1) // a use lost to a concurrent one or to the hand only makes eviction approximate
 	}
 }
 
@@ -104,7 +118,11 @@ type cell[K comparable, V any] struct {
 }
 
 func newTable[K comparable, V any](depth uint, prefix uint64, cells int) *table[K, V] {
-	return &table[K, V]{depth: depth, prefix: prefix, cells: make([]cell[K, V], cells)}
+	t := &table[K, V]{depth: depth, prefix: prefix, cells: make([]cell[K, V], cells)}
+	// Written before the probes read it: fresh memory first read is mapped to the zero page and faults again,
+	// with a TLB flush on every core, at the first write (see startCall).
+	clear(t.cells)
+	return t
 }
 
 // full reports whether one more cell would take t past three quarters used.
@@ -232,11 +250,15 @@ func (x *index[K, V]) replace(t *table[K, V], n, nn *node[K, V]) {
 }
 
 // grow replaces the full table t: by one of the same size without its tombstones when they take much of it,
-// by one twice its size up to maxCells, and past that by two tables splitting its hash range. t is dead
-// afterwards; the caller holds t.mu and unlocks it.
+// by one twice its size (four times, from under maxCells/4) up to maxCells, and past that by two tables
+// splitting its hash range. t is dead afterwards; the caller holds t.mu and unlocks it.
 func (x *index[K, V]) grow(t *table[K, V]) {
 	size := len(t.cells)
-	if 8*t.live >= 3*size { // more than half of the used cells hold nodes
+	switch {
+	case 8*t.live < 3*size: // half of the used cells or more are tombstones: same size
+	case size < maxCells/4:
+		size *= 4 // small tables grow four times over: half as many copies while a cache fills
+	default:
 		size *= 2
 	}
 	var repl []*table[K, V]
@@ -330,8 +352,8 @@ func (x *index[K, V]) evictOne() bool {
 			if n == nil || n == x.tomb || n.busy() {
 				continue
 			}
-			if r := n.ref.Load(); scanned <= evictScan && r > 0 {
-				n.ref.Store(r - 1)
+			if r := n.loadRef(); scanned <= evictScan && r > 0 {
+				n.storeRef(r - 1)
 				continue
 			}
 			x.removeAt(t, i)

@@ -110,9 +110,8 @@ func (c *Cache[K, V]) drop(t *table[K, V], n *node[K, V]) *node[K, V] {
 	if !n.hasValue() {
 		return n
 	}
-	nn := &node[K, V]{hash: n.hash, key: n.key, st: n.st}
-	nn.refresh.Store(noValue)
-	nn.ref.Store(1)
+	nn := newNode[K, V](n.hash, n.key)
+	nn.st = n.st
 	c.idx.replace(t, n, nn)
 	return nn
 }
@@ -127,9 +126,7 @@ func (c *Cache[K, V]) invalidateStored(ctx context.Context, key K, match func(V)
 		if n, _ = c.idx.get(t, h, key); n != nil {
 			break
 		}
-		n = &node[K, V]{hash: h, key: key}
-		n.refresh.Store(noValue)
-		n.ref.Store(1)
+		n = newNode[K, V](h, key)
 		if c.idx.add(t, n) {
 			break
 		}
