@@ -257,7 +257,10 @@ func (h *firehoseHandler) call(ctx context.Context, r *http.Request, msgs []Mess
 // the delivery: a runtime error's own message (such as "index out of
 // range"), else the value's type.
 func panicSummary(p any) string {
-	if re, ok := p.(runtime.Error); ok {
+	// The runtime's own errors (an index out of range, a nil map write)
+	// carry only indices and type names; any other value, even one that
+	// implements runtime.Error, is named by its type alone.
+	if re, ok := p.(runtime.Error); ok && strings.HasPrefix(strings.TrimPrefix(fmt.Sprintf("%T", re), "*"), "runtime.") {
 		return re.Error()
 	}
 	return fmt.Sprintf("panic value of type %T", p)
