@@ -277,17 +277,21 @@ func TestE2E_BodyLimits(t *testing.T) {
 // server's write deadline and flushes through the access log's wrapper.
 func TestAccessLog_KeepsResponseController(t *testing.T) {
 	s := &server{logger: newLogger("text", &bytes.Buffer{})}
-	var deadlineErr, flushErr error
+	// The handler goes on after its Flush has sent the answer: its results
+	// come back over a channel once it has returned.
+	errs := make(chan [2]error, 1)
 	h := s.accessLog(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		rc := http.NewResponseController(w)
-		deadlineErr = rc.SetWriteDeadline(time.Time{})
-		flushErr = rc.Flush()
+		deadlineErr := rc.SetWriteDeadline(time.Time{})
+		flushErr := rc.Flush()
+		errs <- [2]error{deadlineErr, flushErr}
 	}))
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	resp, err := http.Get(srv.URL)
 	require.NoError(t, err)
 	resp.Body.Close()
-	assert.NoError(t, deadlineErr)
-	assert.NoError(t, flushErr)
+	got := <-errs
+	assert.NoError(t, got[0], "SetWriteDeadline through the access log")
+	assert.NoError(t, got[1], "Flush through the access log")
 }
