@@ -129,7 +129,7 @@ func newCache[K comparable, V any](fetch FetchFunc[K, V], store Store[K, V], opt
 // runtime.Goexit ends the goroutine it runs on (the caller's in the first case) and fails the waiters.
 func (c *Cache[K, V]) Get(ctx context.Context, key K) (V, error) {
 	h := c.idx.hash(key)
-	if n := c.fresh(h, key); n != nil {
+	if n := c.usable(h, key); n != nil {
 		return n.val, nil
 	}
 	n, cl, how, err := c.begin(ctx, h, key, c.fetch)
@@ -149,7 +149,7 @@ func (c *Cache[K, V]) Get(ctx context.Context, key K) (V, error) {
 // already held (Reused) or has just been fetched for this call.
 func (c *Cache[K, V]) GetInfo(ctx context.Context, key K) (V, Info, error) {
 	h := c.idx.hash(key)
-	if n := c.fresh(h, key); n != nil {
+	if n := c.usable(h, key); n != nil {
 		return n.val, c.info(n, true), nil
 	}
 	n, cl, how, err := c.begin(ctx, h, key, c.fetch)
@@ -169,7 +169,7 @@ func (c *Cache[K, V]) GetInfo(ctx context.Context, key K) (V, Info, error) {
 // credentials) without putting it in ctx.
 func (c *Cache[K, V]) GetWith(ctx context.Context, key K, load FetchFunc[K, V]) (V, error) {
 	h := c.idx.hash(key)
-	if n := c.fresh(h, key); n != nil {
+	if n := c.usable(h, key); n != nil {
 		return n.val, nil
 	}
 	n, cl, how, err := c.begin(ctx, h, key, load)
@@ -185,7 +185,7 @@ func (c *Cache[K, V]) GetWith(ctx context.Context, key K, load FetchFunc[K, V]) 
 // GetInfoWith is GetInfo with load as the fetch function of this call, as for GetWith.
 func (c *Cache[K, V]) GetInfoWith(ctx context.Context, key K, load FetchFunc[K, V]) (V, Info, error) {
 	h := c.idx.hash(key)
-	if n := c.fresh(h, key); n != nil {
+	if n := c.usable(h, key); n != nil {
 		return n.val, c.info(n, true), nil
 	}
 	n, cl, how, err := c.begin(ctx, h, key, load)
@@ -220,6 +220,29 @@ func (c *Cache[K, V]) fresh(h uint64, key K) *node[K, V] {
 	}
 	n.touch()
 	c.stats.hits.add()
+	return n
+}
+
+// usable is the lock-free path of Get: fresh, and also a stale value whose background refresh is under way
+// (counted as a stale hit), as long as it is usable. Such a value would be served by the locked path too,
+// which would start no other refresh; serving it without the lock keeps a key in steady use from queueing
+// on its table's lock for as long as its refresh takes.
+func (c *Cache[K, V]) usable(h uint64, key K) *node[K, V] {
+	n := c.idx.find(h, key)
+	if n == nil {
+		return nil
+	}
+	now := c.now()
+	if now < n.loadRefresh() {
+		n.touch()
+		c.stats.hits.add()
+		return n
+	}
+	if n.loadRef()&refreshing == 0 || !n.hasValue() || now >= subSat(n.hard, int64(c.opt.margin)) {
+		return nil
+	}
+	n.touch()
+	c.stats.hits.addStale()
 	return n
 }
 

@@ -7,7 +7,8 @@
 //     from memory, lock-free, with no allocation and one monotonic clock read;
 //   - stale, from the refresh point to its hard expiry minus a safety margin: Get still returns it at once, and
 //     starts one background refresh for the key (bounded in number; a failed refresh keeps the value served and
-//     waits the negative TTL before trying again);
+//     waits the negative TTL before trying again). While that refresh runs, Get returns the value lock-free,
+//     as for a fresh one; otherwise it takes the key's lock (a table's) to decide;
 //   - expired (past hard expiry minus the margin) or missing: callers wait for one fetch shared by all callers
 //     of the key. Each caller's context bounds only its own wait; the fetch runs detached from the callers'
 //     cancellation with its own timeout, so one caller giving up fails no other. A failed fetch is shared with

@@ -184,7 +184,7 @@ func (c *Cache[K, V]) begin(ctx context.Context, h uint64, key K, load FetchFunc
 		} else {
 			c.refreshLocked(ctx, n, now, real, load)
 			t.mu.Unlock()
-			c.stats.staleHits.Add(1)
+			c.stats.hits.addStale()
 		}
 		n.touch()
 		return n, nil, served, nil
@@ -274,6 +274,7 @@ func (c *Cache[K, V]) refreshLocked(ctx context.Context, n *node[K, V], now int6
 	cl := n.startCall()
 	cl.key, cl.hash, cl.load, cl.background = n.key, n.hash, load, true
 	cl.ctx.start(since(real), &c.life)
+	n.setRefreshing(true)
 	c.stats.refreshes.Add(1)
 	go c.run(context.WithoutCancel(ctx), cl)
 }
@@ -412,6 +413,9 @@ func (c *Cache[K, V]) finish(cl *call[K, V]) {
 	if n, _ := c.idx.get(t, cl.hash, cl.key); n != nil && n.st != nil && n.st.call == cl {
 		st := n.st
 		st.call = nil
+		if cl.background {
+			n.setRefreshing(false) // kept: replaced by a node without the flag; failed: the next stale Get locks
+		}
 		if res.ok && (!res.fallback || !n.hasValue() || c.now() >= subSat(n.hard, int64(c.opt.margin))) {
 			c.keep(t, n, res)
 		}
@@ -440,14 +444,14 @@ func (c *Cache[K, V]) keep(t *table[K, V], n *node[K, V], res *outcome[V]) {
 	if !n.hasValue() {
 		n.val, n.hard = res.val, res.hard
 		n.storeRefresh(res.refresh) // publishes val and hard to the lock-free readers
-		if n.loadRef() == 0 {
-			n.storeRef(1)
+		if r := n.loadRef(); r&refCount == 0 {
+			n.casRef(r, r+1)
 		}
 		return
 	}
-	// The key's uses carry over to its new value.
-	nn := &node[K, V]{refresh: res.refresh, hash: n.hash, hard: res.hard, ref: max(n.loadRef(), 1), key: n.key,
-		val: res.val, st: n.st}
+	// The key's uses carry over to its new value (which is not being refreshed).
+	nn := &node[K, V]{refresh: res.refresh, hash: n.hash, hard: res.hard, ref: max(n.loadRef()&refCount, 1),
+		key: n.key, val: res.val, st: n.st}
 	c.idx.replace(t, n, nn)
 }
 

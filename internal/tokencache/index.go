@@ -53,7 +53,7 @@ type node[K comparable, V any] struct {
 	refresh int64
 	hash    uint64
 	hard    int64  // hard expiry, nanoseconds since the cache's base time
-	ref     uint32 // uses, up to maxRef, less one each time the eviction hand passes (see touch)
+	ref     uint32 // uses (refCount bits), and refreshing; see touch
 	key     K
 	val     V
 	// st is the key's fetch, failure and invalidation state; nil when there is none. Guarded by the lock of
@@ -72,18 +72,41 @@ func newNode[K comparable, V any](h uint64, key K) *node[K, V] {
 func (n *node[K, V]) loadRefresh() int64   { return atomic.LoadInt64(&n.refresh) }
 func (n *node[K, V]) storeRefresh(r int64) { atomic.StoreInt64(&n.refresh, r) }
 func (n *node[K, V]) loadRef() uint32      { return atomic.LoadUint32(&n.ref) }
-func (n *node[K, V]) storeRef(r uint32)    { atomic.StoreUint32(&n.ref, r) }
-func (n *node[K, V]) hasValue() bool       { return n.loadRefresh() != noValue }
+func (n *node[K, V]) casRef(old, r uint32) bool {
+	return atomic.CompareAndSwapUint32(&n.ref, old, r)
+}
+func (n *node[K, V]) hasValue() bool { return n.loadRefresh() != noValue }
 
-// maxRef is the most uses a node's count remembers: a node used that often survives that many passes of the
-// eviction hand with no use in between.
-const maxRef = 3
+// The bits of node.ref. The count of uses (refCount) goes up by one per use, to at most maxRef, and down by
+// one each time the eviction hand passes: a node used that often survives that many passes with no use in
+// between. refreshing is set while a background refresh of the node's value is under way, so that a Get
+// that finds the value stale serves it without taking the key's lock (see usable). Every change is a
+// compare-and-swap, so that a use counted without the lock never brings back a flag cleared meanwhile.
+const (
+	refCount   = 3
+	maxRef     = 3
+	refreshing = 4
+)
 
 // touch counts a use of n. Once the count is at maxRef (a key in steady use) it only reads it, so that
 // goroutines using the same key on several cores do not write its cache line.
 func (n *node[K, V]) touch() {
-	if r := n.loadRef(); r < maxRef {
-		n.storeRef(r + 1) // a use lost to a concurrent one or to the hand only makes eviction approximate
+	if r := n.loadRef(); r&refCount < maxRef {
+		n.casRef(r, r+1) // a use lost to a concurrent change only makes eviction approximate
+	}
+}
+
+// setRefreshing sets or clears n's refreshing flag. The caller holds the lock of n's table.
+func (n *node[K, V]) setRefreshing(on bool) {
+	for {
+		r := n.loadRef()
+		nr := r &^ refreshing
+		if on {
+			nr |= refreshing
+		}
+		if r == nr || n.casRef(r, nr) {
+			return
+		}
 	}
 }
 
@@ -352,8 +375,8 @@ func (x *index[K, V]) evictOne() bool {
 			if n == nil || n == x.tomb || n.busy() {
 				continue
 			}
-			if r := n.loadRef(); scanned <= evictScan && r > 0 {
-				n.storeRef(r - 1)
+			if r := n.loadRef(); scanned <= evictScan && r&refCount > 0 {
+				n.casRef(r, r-1)
 				continue
 			}
 			x.removeAt(t, i)

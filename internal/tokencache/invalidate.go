@@ -101,6 +101,7 @@ func (c *Cache[K, V]) fence(n *node[K, V]) {
 		st.call = nil
 		st.err, st.retryAt = nil, 0
 	}
+	n.setRefreshing(false)
 }
 
 // drop fences n's key and takes its value away, putting in n's place a node without a value that keeps n's
@@ -140,6 +141,7 @@ func (c *Cache[K, V]) invalidateStored(ctx context.Context, key K, match func(V)
 		c.drop(t, n)
 	} else {
 		st.call = nil
+		n.setRefreshing(false) // the value stays, and its next stale Get starts a refresh again
 		if n.hasValue() {
 			snap = n
 		}
