@@ -354,7 +354,10 @@ func (x *index[K, V]) evict(max int64) (evicted uint64) {
 	}
 	x.evictMu.Lock()
 	defer x.evictMu.Unlock()
-	for x.count.Load() > max && x.evictOne() {
+	for x.count.Load() > max {
+		if ok, _ := x.evictOne(); !ok {
+			break
+		}
 		evicted++
 	}
 	return evicted
@@ -362,10 +365,10 @@ func (x *index[K, V]) evict(max int64) (evicted uint64) {
 
 // evictOne moves the hand until it evicts a node: the first one not busy whose use count it finds at zero
 // within evictScan cells (lowering the others'), otherwise the first one not busy within as many more. It
-// reports false if it found none.
-// The caller holds evictMu.
-func (x *index[K, V]) evictOne() bool {
-	for scanned := 0; scanned < 2*evictScan; {
+// reports false if it found none, and how many cells it looked at (under the lock of one table at a time,
+// at most maxCells under one). The caller holds evictMu.
+func (x *index[K, V]) evictOne() (ok bool, scanned int) {
+	for scanned < 2*evictScan {
 		t := x.lock(x.handPos)
 		for x.handCell < len(t.cells) && scanned < 2*evictScan {
 			i := x.handCell
@@ -381,7 +384,7 @@ func (x *index[K, V]) evictOne() bool {
 			}
 			x.removeAt(t, i)
 			t.mu.Unlock()
-			return true
+			return true, scanned
 		}
 		if x.handCell >= len(t.cells) {
 			x.handCell = 0
@@ -389,5 +392,5 @@ func (x *index[K, V]) evictOne() bool {
 		}
 		t.mu.Unlock()
 	}
-	return false
+	return false, scanned
 }
