@@ -1,6 +1,14 @@
 // Package peers compares internal/tokencache with four peers, in one process and interleaved: each round runs
-// every implementation once per scenario, in an order that rotates from round to round, and the report gives,
-// for each peer, the ratio library/peer of that round's measurements as min / median / max over the rounds.
+// every implementation once per scenario, in an order that rotates from round to round, after a garbage
+// collection, and the report gives, for each peer, the ratio library/peer of that round's measurements as
+// min / median / max over the rounds.
+//
+// On a machine shared with other work a burst of it can slow whichever implementation is being measured at
+// the time. The hit scenarios, whose rounds are short, therefore cut each round into 8 slices, interleaved
+// (A B C D E, B C D E A, ...), and keep each implementation's median slice: a burst spoils one slice of one
+// implementation, not its round. The latency scenarios also time an empty region the same way as the calls
+// (metrics named floor-*): what the machine adds to any timed call, the same for every implementation, so
+// that a percentile near its floor is read as noise.
 //
 // The peers are golang.org/x/oauth2's ReuseTokenSource (one per key, in a sync.Map), a hand-rolled cache
 // (sync.Map plus golang.org/x/sync/singleflight), github.com/maypok86/otter/v2 (loader, per-entry expiry,

@@ -40,11 +40,13 @@ func keys(n int) []string {
 type metrics map[string]float64
 
 // scenario is one comparison. setup runs once per implementation before the rounds and returns what measure
-// needs (nil if nothing); measure runs once per round.
+// needs (nil if nothing); measure runs once per round, or, with slices > 1, that many times per round on a
+// share of the work each (see runRound).
 type scenario struct {
 	name    string
 	setup   func(im impl, size sizes) any
 	measure func(im impl, state any, size sizes) metrics
+	slices  int
 }
 
 // sizes scales the scenarios: full for the benchmark, tiny for the smoke test.
@@ -58,6 +60,9 @@ var full = sizes{misses: 20000, hitOps: 1 << 21, storm: 1000, bytesN: 100000, bo
 var tiny = sizes{misses: 100, hitOps: 1000, storm: 50, bytesN: 1000, bound: 100, pauseN: 1000,
 	refreshFor: 50 * time.Millisecond}
 
+// hitSlices is how many slices a round of a hit scenario is cut into (see runRound).
+const hitSlices = 8
+
 func scenarios() []scenario {
 	s := []scenario{
 		{name: "miss", measure: measureMiss},
@@ -69,10 +74,10 @@ func scenarios() []scenario {
 			if par {
 				name += "-parallel"
 			}
-			s = append(s, scenario{name: name,
+			s = append(s, scenario{name: name, slices: hitSlices,
 				setup: func(im impl, sz sizes) any { return populated(im, min(n, sz.bytesN)) },
 				measure: func(im impl, state any, sz sizes) metrics {
-					return measureHit(state.(*filled), sz.hitOps, par)
+					return measureHit(state.(*filled), sz.hitOps/hitSlices, par)
 				}})
 		}
 	}
@@ -106,9 +111,8 @@ func populated(im impl, n int) *filled {
 }
 
 // timeOps runs ops calls of op, spread over procs goroutines, and returns the wall time per call and the heap
-// allocations per call.
+// allocations per call. It does not collect garbage first: runRound does, once per round.
 func timeOps(ops, procs int, op func(g, i int)) (nsPerOp, allocsPerOp float64) {
-	runtime.GC()
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
 	start := time.Now()
@@ -135,6 +139,7 @@ func measureMiss(im impl, _ any, sz sizes) metrics {
 	c := im.make(spec{fetch: instant, max: 2 * sz.misses})
 	defer c.Close()
 	ctx := context.Background()
+	runtime.GC()
 	ns, allocs := timeOps(len(ks), 1, func(_, i int) {
 		if _, err := c.Get(ctx, ks[i]); err != nil {
 			panic(err)
@@ -200,8 +205,12 @@ func measureHit(f *filled, ops int, parallel bool) metrics {
 }
 
 // measureRefresh: one key whose token lives 100 ms and is refreshed (by those that can) 50 ms before it
-// expires, with a fetch taking 20 ms; 4 callers each call Get every ~200 µs. The metrics are latency
-// percentiles of the calls.
+// expires, with a fetch taking 20 ms; GOMAXPROCS callers each call Get every ~50 µs, waiting in between by
+// spinning on the clock (a caller that slept between calls would time mostly its own wake-up: a cold cache
+// after each sleep put the 99th percentile of an empty timed region at several microseconds on this machine).
+// The metrics are latency percentiles of the calls, and the same percentiles of an empty timed region
+// measured in the same loop (floor-*: what the machine adds to any call; about the same for every
+// implementation).
 func measureRefresh(im impl, _ any, sz sizes) metrics {
 	fetch := func(context.Context, string) (*oauth2.Token, error) {
 		time.Sleep(20 * time.Millisecond)
@@ -214,27 +223,32 @@ func measureRefresh(im impl, _ any, sz sizes) metrics {
 		panic(err)
 	}
 	var mu sync.Mutex
-	var lat []time.Duration
+	var lat, floor []time.Duration
 	deadline := time.Now().Add(sz.refreshFor)
 	var wg sync.WaitGroup
-	for range 4 {
+	for range runtime.GOMAXPROCS(0) {
 		wg.Go(func() {
-			var mine []time.Duration
-			for time.Now().Before(deadline) {
+			var mine, empty []time.Duration
+			for next := time.Now(); next.Before(deadline); next = next.Add(50 * time.Microsecond) {
+				for time.Now().Before(next) {
+				}
 				start := time.Now()
 				if _, err := c.Get(ctx, "k"); err != nil {
 					panic(err)
 				}
 				mine = append(mine, time.Since(start))
-				time.Sleep(200 * time.Microsecond)
+				start = time.Now()
+				empty = append(empty, time.Since(start))
 			}
 			mu.Lock()
 			lat = append(lat, mine...)
+			floor = append(floor, empty...)
 			mu.Unlock()
 		})
 	}
 	wg.Wait()
-	return metrics{"p99-ns": pct(lat, 0.99), "p99.9-ns": pct(lat, 0.999)}
+	return metrics{"p99-ns": pct(lat, 0.99), "p99.9-ns": pct(lat, 0.999),
+		"floor-p99-ns": pct(floor, 0.99), "floor-p99.9-ns": pct(floor, 0.999)}
 }
 
 // measureBytes: heap held by a cache of sz.bytesN keys (bound = that many), per key, after GC. The keys and
@@ -306,7 +320,9 @@ func measureBounded(im impl, _ any, sz sizes) metrics {
 // measurePauses: a cache bounded at sz.pauseN is filled with that many keys, then given as many new keys (each
 // evicting one), with three calls on held keys after each; every call is timed, by the wall clock and by the
 // CPU time of its thread (the goroutine is locked to its thread; the garbage collector is off meanwhile, so
-// that the times are the cache's own work). Reports the slowest call and the 99.99th percentile.
+// that the times are the cache's own work). Reports the slowest call and the 99.99th percentile, and the same
+// for an empty region timed the same way after each call (floor-*): the machine's own pauses (another
+// process, the hypervisor, a timer interrupt), which a call's time cannot be told apart from.
 func measurePauses(im impl, _ any, sz sizes) metrics {
 	n := sz.pauseN
 	ks := keys(2 * n)
@@ -315,6 +331,8 @@ func measurePauses(im impl, _ any, sz sizes) metrics {
 	ctx := context.Background()
 	wall := make([]time.Duration, 0, 5*n)
 	cpu := make([]time.Duration, 0, 5*n)
+	floorWall := make([]time.Duration, 0, 5*n)
+	floorCPU := make([]time.Duration, 0, 5*n)
 	get := func(k string) {
 		c0 := threadCPU()
 		start := time.Now()
@@ -323,8 +341,12 @@ func measurePauses(im impl, _ any, sz sizes) metrics {
 		}
 		wall = append(wall, time.Since(start))
 		cpu = append(cpu, threadCPU()-c0)
+		c0 = threadCPU()
+		start = time.Now()
+		floorWall = append(floorWall, time.Since(start))
+		floorCPU = append(floorCPU, threadCPU()-c0)
 	}
-	prefault(256 << 20)
+	prefault(320 << 20)
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -339,7 +361,9 @@ func measurePauses(im impl, _ any, sz sizes) metrics {
 	}
 	us := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 }
 	return metrics{"max-us": us(slices.Max(wall)), "p99.99-us": pct(wall, 0.9999) / 1000,
-		"cpu-max-us": us(slices.Max(cpu)), "cpu-p99.99-us": pct(cpu, 0.9999) / 1000}
+		"cpu-max-us": us(slices.Max(cpu)), "cpu-p99.99-us": pct(cpu, 0.9999) / 1000,
+		"floor-max-us": us(slices.Max(floorWall)), "floor-p99.99-us": pct(floorWall, 0.9999) / 1000,
+		"floor-cpu-max-us": us(slices.Max(floorCPU)), "floor-cpu-p99.99-us": pct(floorCPU, 0.9999) / 1000}
 }
 
 // prefault has the runtime map and touch n bytes of heap, then frees them, so that the calls timed next are
@@ -370,16 +394,31 @@ func pct(d []time.Duration, q float64) float64 {
 // rounds collects one scenario's measurements: per implementation, per metric, one value per round.
 type rounds map[string]map[string][]float64
 
-// runRound measures every implementation once, starting the order at impls[r % len].
+// runRound measures every implementation once, starting the order at impls[r % len], after a garbage
+// collection. With sc.slices > 1 it measures each implementation that many times, on its share of the work,
+// the order rotating from slice to slice (A B C D E, B C D E A, ...), and keeps the median of the slices per
+// metric: a burst of other work on the machine then spoils a slice of one implementation, not its whole round.
 func runRound(sc scenario, states []any, r int, sz sizes, into rounds) {
-	for j := range impls {
-		i := (r + j) % len(impls)
-		m := sc.measure(impls[i], states[i], sz)
-		for k, v := range m {
-			if into[impls[i].name] == nil {
-				into[impls[i].name] = map[string][]float64{}
+	runtime.GC()
+	slices := max(sc.slices, 1)
+	got := make([]map[string][]float64, len(impls))
+	for s := range slices {
+		for j := range impls {
+			i := (r + s + j) % len(impls)
+			for k, v := range sc.measure(impls[i], states[i], sz) {
+				if got[i] == nil {
+					got[i] = map[string][]float64{}
+				}
+				got[i][k] = append(got[i][k], v)
 			}
-			into[impls[i].name][k] = append(into[impls[i].name][k], v)
+		}
+	}
+	for i, im := range impls {
+		for k, v := range got[i] {
+			if into[im.name] == nil {
+				into[im.name] = map[string][]float64{}
+			}
+			into[im.name][k] = append(into[im.name][k], median(v))
 		}
 	}
 }
