@@ -8,8 +8,8 @@ import (
 
 // The index maps keys to nodes. It is an extendible hash table: a directory, indexed by the top bits of a
 // key's hash, points to tables of at most maxCells cells each; a table is an open-addressing array (linear
-// probing) of cells, each an atomic pointer to a node beside the node's hash, so that a probe compares
-// hashes without reading the node, and growing a table reads no node.
+// probing) of cells, each an atomic pointer to a node with a one-byte tag beside it, so that a probe reads a
+// node only when its tag matches, and the node's hash, so that growing a table reads no node (see table).
 //
 // Lookups take no lock and write nothing: they load the directory, the table and the cells with atomic loads
 // (see find). Changes to a table are made under its mutex, which is also the lock of every key the table
@@ -122,29 +122,62 @@ type directory[K comparable, V any] struct {
 	tables []atomic.Pointer[table[K, V]]
 }
 
+// table is an open-addressing table of cells, in three arrays: the cells' nodes, their tags (one byte per
+// cell, four to a word) and their hashes. A lookup reads a cell's tag, and its node only if the tag matches
+// the key's (see tagOf), so that what lookups read of the tables (a byte and a pointer per cell, against 64
+// bytes a key for the nodes) stays in a core's cache for as long as possible; the hashes, which growing a
+// table needs so that it reads no node, are read and written only under the lock.
 type table[K comparable, V any] struct {
 	mu     sync.Mutex
-	cells  []cell[K, V] // length a power of two
-	depth  uint         // the top depth bits of every hash here are prefix
+	cells  []atomic.Pointer[node[K, V]] // nil: never used; index.tomb: removed. Length a power of two, at least 4
+	tags   []atomic.Uint32              // tags[i/4] holds cell i's tag in byte i%4: tagEmpty, tagTomb or tagOf its hash
+	hashes []uint64                     // the hash of each cell's node; guarded by mu
+	depth  uint                         // the top depth bits of every hash here are prefix
 	prefix uint64
 	live   int  // nodes held; guarded by mu
 	used   int  // cells not nil (nodes and tombstones); guarded by mu
 	dead   bool // replaced in the directory; guarded by mu
 }
 
-// cell is one place of a table: a node and its hash. A nil node: never used; index.tomb: removed. Writers
-// store the hash before the node; a reader that sees a node with a hash not yet its own only misses it, and
-// checks again under the lock.
-type cell[K comparable, V any] struct {
-	h atomic.Uint64
-	n atomic.Pointer[node[K, V]]
+// Cell tags. A writer (under the table's lock) stores a cell's node before its tag, and a reader loads the tag
+// before the node; a cell is never empty again once used.
+const (
+	tagEmpty = 0
+	tagTomb  = 1
+)
+
+// tagOf is the tag of a node with hash h: 8 bits of it (2 to 255) that select neither its table nor its cell.
+func tagOf(h uint64) uint32 {
+	t := uint32(h>>32) & 0xff
+	if t < 2 {
+		t += 2
+	}
+	return t
+}
+
+// tag returns cell i's tag.
+func (t *table[K, V]) tag(i uint64) uint32 { return t.tags[i>>2].Load() >> (i & 3 * 8) & 0xff }
+
+// setTag sets cell i's tag. The caller holds t.mu or has not published t yet.
+func (t *table[K, V]) setTag(i uint64, tag uint32) {
+	w, shift := &t.tags[i>>2], i&3*8
+	w.Store(w.Load()&^(0xff<<shift) | tag<<shift)
+}
+
+// put fills the empty or removed cell i with n. The caller holds t.mu or has not published t yet.
+func (t *table[K, V]) put(i uint64, n *node[K, V]) {
+	t.hashes[i] = n.hash
+	t.cells[i].Store(n)
+	t.setTag(i, tagOf(n.hash))
 }
 
 func newTable[K comparable, V any](depth uint, prefix uint64, cells int) *table[K, V] {
-	t := &table[K, V]{depth: depth, prefix: prefix, cells: make([]cell[K, V], cells)}
-	// Written before the probes read it: fresh memory first read is mapped to the zero page and faults again,
+	t := &table[K, V]{depth: depth, prefix: prefix, cells: make([]atomic.Pointer[node[K, V]], cells),
+		tags: make([]atomic.Uint32, cells/4), hashes: make([]uint64, cells)}
+	// Written before the probes read them: fresh memory first read is mapped to the zero page and faults again,
 	// with a TLB flush on every core, at the first write (see startCall).
 	clear(t.cells)
+	clear(t.tags)
 	return t
 }
 
@@ -186,15 +219,16 @@ func (x *index[K, V]) hash(key K) uint64 { return maphash.Comparable(x.seed, key
 func (x *index[K, V]) find(h uint64, key K) *node[K, V] {
 	d := x.dir.Load()
 	t := d.tables[h>>d.shift].Load()
-	mask := uint64(len(t.cells) - 1)
+	mask, want := uint64(len(t.cells)-1), tagOf(h)
 	for i := h & mask; ; i = (i + 1) & mask {
-		c := &t.cells[i]
-		n := c.n.Load()
-		if n == nil {
+		switch t.tag(i) {
+		case tagEmpty:
 			return nil
-		}
-		if c.h.Load() == h && n != x.tomb && n.key == key {
-			return n
+		case want:
+			// The cell may hold another node by now (removed and filled again): its key tells.
+			if n := t.cells[i].Load(); n != nil && n != x.tomb && n.hash == h && n.key == key {
+				return n
+			}
 		}
 	}
 }
@@ -216,12 +250,11 @@ func (x *index[K, V]) lock(h uint64) *table[K, V] {
 func (x *index[K, V]) get(t *table[K, V], h uint64, key K) (*node[K, V], int) {
 	mask := uint64(len(t.cells) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
-		c := &t.cells[i]
-		n := c.n.Load()
+		n := t.cells[i].Load()
 		if n == nil {
 			return nil, -1
 		}
-		if c.h.Load() == h && n != x.tomb && n.key == key {
+		if t.hashes[i] == h && n != x.tomb && n.key == key {
 			return n, int(i)
 		}
 	}
@@ -232,8 +265,7 @@ func (x *index[K, V]) get(t *table[K, V], h uint64, key K) (*node[K, V], int) {
 func (x *index[K, V]) add(t *table[K, V], n *node[K, V]) bool {
 	mask := uint64(len(t.cells) - 1)
 	for i := n.hash & mask; ; i = (i + 1) & mask {
-		c := &t.cells[i]
-		switch c.n.Load() {
+		switch t.cells[i].Load() {
 		case x.tomb:
 		case nil:
 			if t.full() {
@@ -243,8 +275,7 @@ func (x *index[K, V]) add(t *table[K, V], n *node[K, V]) bool {
 		default:
 			continue
 		}
-		c.h.Store(n.hash)
-		c.n.Store(n)
+		t.put(i, n)
 		t.live++
 		x.count.Add(1)
 		return true
@@ -253,7 +284,8 @@ func (x *index[K, V]) add(t *table[K, V], n *node[K, V]) bool {
 
 // removeAt takes the node in cell i of t out of the index. The caller holds t.mu.
 func (x *index[K, V]) removeAt(t *table[K, V], i int) {
-	t.cells[i].n.Store(x.tomb)
+	t.cells[i].Store(x.tomb)
+	t.setTag(uint64(i), tagTomb)
 	t.live--
 	x.count.Add(-1)
 }
@@ -268,7 +300,7 @@ func (x *index[K, V]) remove(t *table[K, V], n *node[K, V]) {
 // replace puts nn in the place of n, the node for the same key in t. The caller holds t.mu.
 func (x *index[K, V]) replace(t *table[K, V], n, nn *node[K, V]) {
 	if cur, i := x.get(t, n.hash, n.key); cur == n {
-		t.cells[i].n.Store(nn)
+		t.cells[i].Store(nn)
 	}
 }
 
@@ -325,22 +357,21 @@ func (x *index[K, V]) grow(t *table[K, V]) {
 // copyInto copies t's nodes into lo, or, if hi is not nil, into lo and hi by the next bit of their hash.
 func (x *index[K, V]) copyInto(t, lo, hi *table[K, V]) {
 	for i := range t.cells {
-		n := t.cells[i].n.Load()
+		n := t.cells[i].Load()
 		if n == nil || n == x.tomb {
 			continue
 		}
-		h := t.cells[i].h.Load()
+		h := t.hashes[i]
 		dst := lo
 		if hi != nil && h&(1<<(63-t.depth)) != 0 {
 			dst = hi
 		}
 		mask := uint64(len(dst.cells) - 1)
 		j := h & mask
-		for dst.cells[j].n.Load() != nil {
+		for dst.cells[j].Load() != nil {
 			j = (j + 1) & mask
 		}
-		dst.cells[j].h.Store(h)
-		dst.cells[j].n.Store(n)
+		dst.put(j, n)
 		dst.live++
 		dst.used++
 	}
@@ -374,7 +405,7 @@ func (x *index[K, V]) evictOne() (ok bool, scanned int) {
 			i := x.handCell
 			x.handCell++
 			scanned++
-			n := t.cells[i].n.Load()
+			n := t.cells[i].Load()
 			if n == nil || n == x.tomb || n.busy() {
 				continue
 			}

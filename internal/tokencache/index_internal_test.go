@@ -13,8 +13,8 @@ func farFetch(_ context.Context, key string) (string, Expiry, error) {
 }
 
 // checkIndex verifies the index's invariants: every directory entry points to the live table for its range,
-// no table is bigger than maxCells or fuller than three quarters, the counts match the cells, and every node
-// sits in the table its hash selects.
+// no table is bigger than maxCells or fuller than three quarters, the counts match the cells, every cell's
+// tag and hash match its node, and every node sits in the table its hash selects.
 func checkIndex[K comparable, V any](t *testing.T, x *index[K, V]) (tables int) {
 	t.Helper()
 	d := x.dir.Load()
@@ -35,17 +35,23 @@ func checkIndex[K comparable, V any](t *testing.T, x *index[K, V]) (tables int) 
 		}
 		live, used := 0, 0
 		for j := range tb.cells {
-			n := tb.cells[j].n.Load()
+			n, tag := tb.cells[j].Load(), tb.tag(uint64(j))
 			if n == nil {
+				if tag != tagEmpty {
+					t.Fatalf("empty cell with tag %d", tag)
+				}
 				continue
 			}
 			used++
 			if n == x.tomb {
+				if tag != tagTomb {
+					t.Fatalf("removed cell with tag %d", tag)
+				}
 				continue
 			}
 			live++
-			if h := tb.cells[j].h.Load(); h != n.hash || tb.depth > 0 && h>>(64-tb.depth) != tb.prefix {
-				t.Fatalf("node with hash %x in table %d/%d", n.hash, tb.prefix, tb.depth)
+			if h := tb.hashes[j]; h != n.hash || tag != tagOf(h) || tb.depth > 0 && h>>(64-tb.depth) != tb.prefix {
+				t.Fatalf("node with hash %x (cell's %x, tag %d) in table %d/%d", n.hash, h, tag, tb.prefix, tb.depth)
 			}
 		}
 		if live != tb.live || used != tb.used || 4*used > 3*len(tb.cells) {

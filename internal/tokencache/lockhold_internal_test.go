@@ -72,7 +72,7 @@ func TestLockHolds_WorkIsBounded(t *testing.T) {
 	for i := range d.tables { // a third of the keys in steady use
 		tb := d.tables[i].Load()
 		for j := range tb.cells {
-			if nd := tb.cells[j].n.Load(); nd != nil && nd != x.tomb && nd.hash%3 == 0 {
+			if nd := tb.cells[j].Load(); nd != nil && nd != x.tomb && nd.hash%3 == 0 {
 				nd.ref = maxRef // no other goroutine uses the index
 			}
 		}
@@ -143,7 +143,7 @@ func BenchmarkLockHolds(b *testing.B) {
 			for i := range d.tables {
 				tb := d.tables[i].Load()
 				for j := range tb.cells {
-					if nd := tb.cells[j].n.Load(); nd != nil && nd != x.tomb {
+					if nd := tb.cells[j].Load(); nd != nil && nd != x.tomb {
 						nd.ref = maxRef // no other goroutine uses the index
 					}
 				}
