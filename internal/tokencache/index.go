@@ -164,11 +164,25 @@ func (t *table[K, V]) setTag(i uint64, tag uint32) {
 	w.Store(w.Load()&^(0xff<<shift) | tag<<shift)
 }
 
-// put fills the empty or removed cell i with n. The caller holds t.mu or has not published t yet.
+// put fills the empty or removed cell i with n. The caller holds t.mu.
 func (t *table[K, V]) put(i uint64, n *node[K, V]) {
 	t.hashes[i] = n.hash
 	t.cells[i].Store(n)
 	t.setTag(i, tagOf(n.hash))
+}
+
+// retag sets every tag from the cells and their hashes, a word at a time: for a table being filled before it
+// is published (see copyInto), which has no tombstones.
+func (t *table[K, V]) retag() {
+	for w := range t.tags {
+		var word uint32
+		for b := range 4 {
+			if i := 4*w + b; t.cells[i].Load() != nil {
+				word |= tagOf(t.hashes[i]) << (8 * b)
+			}
+		}
+		t.tags[w].Store(word)
+	}
 }
 
 func newTable[K comparable, V any](depth uint, prefix uint64, cells int) *table[K, V] {
@@ -371,9 +385,14 @@ func (x *index[K, V]) copyInto(t, lo, hi *table[K, V]) {
 		for dst.cells[j].Load() != nil {
 			j = (j + 1) & mask
 		}
-		dst.put(j, n)
+		dst.hashes[j] = h
+		dst.cells[j].Store(n)
 		dst.live++
 		dst.used++
+	}
+	lo.retag()
+	if hi != nil {
+		hi.retag()
 	}
 }
 
