@@ -22,7 +22,11 @@
 // GetInfoWith), so that a caller can hand the fetch what it needs without putting it in a context. A fetch
 // started by a caller whose context can never end (context.Background) runs on that caller's goroutine; any
 // other runs on a goroutine of its own, so that its starter can stop waiting. Its context is built lazily: a
-// fetch that never asks for Done costs no timer, channel or goroutine.
+// fetch that never asks for Done costs no timer, channel or goroutine. The frames this package leaves on the
+// caller's stack under such a fetch take about 470 bytes (620 for GetInfo and GetInfoWith), so that a goroutine started only
+// to call Get, which has 2 KiB of stack, runs the fetch function without first having its stack copied into
+// a bigger one (the 1.7 KiB it took before made that copy the largest cost of 1000 callers on 1000 cold
+// keys).
 //
 // Defaults: safety margin 30s; soft expiry, when the fetcher gives none, 20% of the lifetime before the hard
 // expiry and at least 60s before it (but not before the fetch); jitter up to 10% of the soft window; negative
@@ -32,35 +36,51 @@
 // # Memory and pauses
 //
 // Keys live in an extendible hash table (see index.go): a directory of tables of at most 256 cells, read
-// without locks and changed under the lock of one table. A key costs one node of 64 bytes with string keys
-// and pointer values (its value, deadlines, hash and state pointer) plus its cell, about 100 bytes in all
-// besides the key's and the value's own memory. A miss allocates the node and the fetch's state, which is
-// dropped when the fetch ends (and, when the caller's context can end, the fetch's goroutine and a channel).
+// without locks and changed under the lock of one table. A cell is a node pointer, a one-byte tag and the
+// node's hash; a lookup reads the tag and the pointer, and the node only when the tag matches. A key costs
+// one node of 64 bytes with string keys and pointer values (its value, deadlines, hash, use count and state
+// pointer) plus its cell, about 100 bytes in all besides the key's and the value's own memory. A miss
+// allocates the node and the fetch's state (240 bytes), which is dropped when the fetch ends (and, when the
+// caller's context can end, the fetch's goroutine and a channel).
 //
 // Eviction is a clock with use counts over the tables: a hand passes over the nodes in hash order, lowering
 // the count of each node it passes (one for a new node, one more per use, up to 3) and evicting the first
 // one whose count it finds at zero, so that a key used again between evictions outlasts keys used once; it
-// stops honouring the counts after 256 cells, so one eviction never looks at more. The cache keeps no
-// reference to an evicted value (a lookup running at that moment may still be reading an older table that
-// holds it), and it keeps the bound after every insertion, unless the keys over it are busy (see
-// WithMaxEntries). No lock is held for work proportional to the number of keys: the most done under one is
-// the split of a full table, 256 cells, and, when the split needs one more bit of hash, a copy of the
-// directory (one pointer per 100 keys or so; otherwise its entries are updated in place).
+// stops honouring the counts after 256 cells and looks at no more than 512, at most 256 of them under one
+// table's lock. The cache keeps no reference to an evicted value (a lookup running at that moment may still
+// be reading an older table that holds it), and it keeps the bound after every insertion, unless the keys
+// over it are busy (see WithMaxEntries). No lock is held for work proportional to the number of keys: the
+// most done under one is the split of a full table, 256 cells, and, when the split needs one more bit of
+// hash, a copy of the directory (one pointer per 100 keys or so; otherwise its entries are updated in place).
+//
+// Timed one at a time at 100k keys (BenchmarkLockHolds: garbage collector off, goroutine locked to its
+// thread, 5 runs on the shared 2-core machine), a growth or split of a table took 8.5 to 8.8 µs (median of
+// ~840 per fill) and 18 to 53 µs at the 99th percentile; an eviction 0.1 µs, and 2.0 to 2.3 µs (99th
+// percentile 4.7 to 5.3 µs) when every use count is at its most, so that it looks at 257 cells. The slowest
+// single samples, 65 to 265 µs, are of the same bounded work; an empty region timed the same way reached up
+// to 73 µs in those runs. In bench/peers, at 100k keys, the sync.Map+singleflight cache, oauth2 and
+// ttlcache show a slowest call of about 375 µs and a 99.99th percentile of 130 to 170 µs, as this package
+// does (330 and 148 µs; otter 6.7 ms, its table's resize): on this machine a single timing cannot tell a
+// pause of the process from work, and only the bound on the work (cells per lock) shows that no call holds a
+// lock for long.
 //
 // # Own engine, not otter as storage
 //
 // The engine is this package's own rather than github.com/maypok86/otter/v2 with the key state on top,
 // decided by the comparison in bench/peers (a module of its own, so that the peers stay out of this one's
-// go.mod). In one interleaved run of 7 rounds on a 2-core machine shared with other work (medians; the
-// ratios are this package / otter, per round): a miss with a fetcher that returns at once took 988 ns and
-// 2.0 allocations against otter's 1927 ns and 5.1 (ratio 0.60; otter's miss alone costs more than this
-// package's whole miss, and its loader would still need the state for single flight, invalidation fences and
-// the store on top); a cache of 100k keys held 104 bytes per key against 113.5 (0.92); a cache bounded at
-// 10k kept exactly 10k values reachable, like otter; hits were 0.57 to 0.96 of otter's time at 1, 10k and
-// 100k keys, single and parallel, with otter ahead in some rounds (the machine's noise spans 0.1x to 8x
-// from round to round); 1000 callers on 1000 cold keys with a 5 ms fetch took 0.48 of otter's time. Otter's
-// table also grows by copying itself whole (O(n) under its resize lock), which the pauses target rules
-// out.
+// go.mod). In one interleaved run of 7 rounds on a 2-core machine shared with other work (load average 1.2 to
+// 1.4; medians of the per-round ratios this package / otter): a miss with a fetcher that returns at once
+// took 492 ns and 2.1 allocations against otter's ~1020 ns and 5.1 (0.48 and 0.41; otter's miss alone costs
+// more than this package's whole miss, and its loader would still need the state for single flight,
+// invalidation fences and the store on top); a cache of 100k keys held 102.5 bytes per key against 113.7
+// (0.90); a cache bounded at 10k kept exactly 10k values reachable, like otter; 1000 callers on 1000 cold
+// keys with a 5 ms fetch took 0.68 of otter's time (and 0.99 of the sync.Map+singleflight cache's, 1.04 of
+// oauth2's); a background refresh kept the 99th percentile of Get at 0.52 of otter's. Hits were 0.88 and
+// 0.95 of otter's time with one key (single, parallel) and 0.94 with 10k, but 1.10 with 10k in parallel and
+// 1.19 and 1.27 with 100k: a hit there is memory-bound, and otter's lookup reads one 64-byte bucket, from a
+// 2 MB array that stays in a core's cache, where this package reads a table header, a tag word and a cell
+// pointer from smaller but separate arrays. Otter's table also grows by copying itself whole (O(n) under its
+// resize lock), which the pauses target rules out.
 //
 // Values live in memory. A Store (see NewWithStore) adds a second level shared between processes, such as
 // Redis, consulted only when a value must be fetched; the fresh path never calls it.
