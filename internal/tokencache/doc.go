@@ -59,28 +59,28 @@
 // percentile 4.7 to 5.3 µs) when every use count is at its most, so that it looks at 257 cells. The slowest
 // single samples, 65 to 265 µs, are of the same bounded work; an empty region timed the same way reached up
 // to 73 µs in those runs. In bench/peers, at 100k keys, the sync.Map+singleflight cache, oauth2 and
-// ttlcache show a slowest call of about 375 µs and a 99.99th percentile of 130 to 170 µs, as this package
-// does (330 and 148 µs; otter 6.7 ms, its table's resize): on this machine a single timing cannot tell a
-// pause of the process from work, and only the bound on the work (cells per lock) shows that no call holds a
-// lock for long.
+// ttlcache show a slowest call of 200 to 320 µs and a 99.99th percentile of 54 to 102 µs (from 130 to 170
+// in another run), as this package does (209 and 54 µs; otter 5.1 ms, its table's resize): on this machine
+// a single timing cannot tell a pause of the process from work, and only the bound on the work (cells per
+// lock) shows that no call holds a lock for long.
 //
 // # Own engine, not otter as storage
 //
 // The engine is this package's own rather than github.com/maypok86/otter/v2 with the key state on top,
 // decided by the comparison in bench/peers (a module of its own, so that the peers stay out of this one's
-// go.mod). In one interleaved run of 7 rounds on a 2-core machine shared with other work (load average 1.2 to
-// 1.4; medians of the per-round ratios this package / otter): a miss with a fetcher that returns at once
-// took 492 ns and 2.1 allocations against otter's ~1020 ns and 5.1 (0.48 and 0.41; otter's miss alone costs
+// go.mod). In one interleaved run of 7 rounds on a 2-core machine shared with other work (load average 0.9 to
+// 1.3; medians of the per-round ratios this package / otter): a miss with a fetcher that returns at once
+// took 504 ns and 2.1 allocations against otter's 1096 ns and 5.1 (0.45 and 0.41; otter's miss alone costs
 // more than this package's whole miss, and its loader would still need the state for single flight,
-// invalidation fences and the store on top); a cache of 100k keys held 102.5 bytes per key against 113.7
+// invalidation fences and the store on top); a cache of 100k keys held 102.4 bytes per key against 113.5
 // (0.90); a cache bounded at 10k kept exactly 10k values reachable, like otter; 1000 callers on 1000 cold
-// keys with a 5 ms fetch took 0.68 of otter's time (and 0.99 of the sync.Map+singleflight cache's, 1.04 of
-// oauth2's); a background refresh kept the 99th percentile of Get at 0.52 of otter's. Hits were 0.88 and
-// 0.95 of otter's time with one key (single, parallel) and 0.94 with 10k, but 1.10 with 10k in parallel and
-// 1.19 and 1.27 with 100k: a hit there is memory-bound, and otter's lookup reads one 64-byte bucket, from a
-// 2 MB array that stays in a core's cache, where this package reads a table header, a tag word and a cell
-// pointer from smaller but separate arrays. Otter's table also grows by copying itself whole (O(n) under its
-// resize lock), which the pauses target rules out.
+// keys with a 5 ms fetch took 0.62 of otter's time (and 1.01 of the sync.Map+singleflight cache's, 1.04 of
+// oauth2's); with a background refresh under way the 99th percentile of Get was 0.51 of otter's. Hits were
+// 0.88 of otter's time with one key and with 10k, 1.01 with one key in parallel, but 1.11 with 10k in
+// parallel and 1.25 and 1.30 with 100k, single and parallel: a hit there is memory-bound, and otter's
+// lookup reads one 64-byte bucket, from a 2 MB array that stays in a core's cache, where this package reads
+// a table header, a tag word and a cell pointer from smaller but separate arrays. Otter's table also grows
+// by copying itself whole (O(n) under its resize lock), which the pauses target rules out.
 //
 // Values live in memory. A Store (see NewWithStore) adds a second level shared between processes, such as
 // Redis, consulted only when a value must be fetched; the fresh path never calls it.
