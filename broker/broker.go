@@ -197,7 +197,7 @@ func (b *Broker) Start(ctx context.Context, req Request) (*Grant, error) {
 		attrs := []slog.Attr{slog.String("vendor", string(ev.Vendor)), slog.Bool("reused", ev.Reused),
 			slog.Duration("latency", ev.Latency)}
 		if err != nil {
-			attrs = append(attrs, errorAttr(err))
+			attrs = append(attrs, httpx.ErrorLogAttr(err))
 		}
 		b.logger.LogAttrs(ctx, slog.LevelDebug, "sdkbroker grant", attrs...)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/sdkbroker/sdkbroker/broker"
+	"github.com/sdkbroker/sdkbroker/internal/httpx"
 )
 
 // The operations of the two routes, as they appear in the path.
@@ -297,47 +298,9 @@ func (h *handler) log(r *http.Request, op string, v broker.Vendor, status int, e
 	if e != nil {
 		attrs = append(attrs, slog.String("code", e.Code))
 		if e.Err != nil {
-			attrs = append(attrs, causeAttr(e.Err))
+			attrs = append(attrs, httpx.ErrorLogAttr(e.Err))
 		}
 	}
 	attrs = append(attrs, extra...)
 	l.LogAttrs(ctx, level, "brokerhttp", attrs...)
-}
-
-// causeAttr describes a cause by kind, vendor HTTP status, vendor error
-// code and request id (when they look like codes), and validation field:
-// never its message.
-func causeAttr(err error) slog.Attr {
-	var (
-		valErr *broker.ValidationError
-		apiErr *broker.APIError
-		decErr *broker.DecodeError
-		trErr  *broker.TransportError
-		attrs  []slog.Attr
-	)
-	switch {
-	case errors.As(err, &valErr):
-		attrs = append(attrs, slog.String("kind", "invalid_input"), slog.String("field", safeToken(valErr.Field)))
-	case errors.As(err, &apiErr):
-		attrs = append(attrs, slog.String("kind", "api"), slog.Int("status", apiErr.StatusCode))
-		if c := safeToken(apiErr.Code); c != "" {
-			attrs = append(attrs, slog.String("code", c))
-		}
-		if id := safeToken(apiErr.RequestID); id != "" {
-			attrs = append(attrs, slog.String("request_id", id))
-		}
-	case errors.As(err, &decErr):
-		attrs = append(attrs, slog.String("kind", "decode"), slog.Int("status", decErr.StatusCode))
-	case errors.As(err, &trErr):
-		attrs = append(attrs, slog.String("kind", "transport"), slog.Bool("sent", trErr.Sent))
-	default:
-		attrs = append(attrs, slog.String("kind", "other"))
-	}
-	switch {
-	case errors.Is(err, context.Canceled):
-		attrs = append(attrs, slog.String("cause", "canceled"))
-	case errors.Is(err, context.DeadlineExceeded):
-		attrs = append(attrs, slog.String("cause", "deadline_exceeded"))
-	}
-	return slog.Attr{Key: "error", Value: slog.GroupValue(attrs...)}
 }
